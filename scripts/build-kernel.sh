@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the Rust-enabled test kernel from Debian's linux-source-6.12 with the
+# config fragments in scripts/kconfig/, cached in ~/.cache/dmp/kernel/<key>.
+# Usage: build-kernel.sh [normal|debug]   Prints the build tree's path.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+variant=${1:-normal}
+case $variant in normal|debug) ;; *) die "unknown variant '$variant'";; esac
+dir=$(kernel_dir "$variant")
+make_k() { make -C "$dir" LLVM="$LLVM_SUFFIX" "$@"; }
+
+if [ -f "$dir/.dmp-built" ]; then
+	echo "$dir"
+	exit 0
+fi
+
+mkdir -p "$DMP_CACHE/kernel"
+if [ ! -f "$dir/Makefile" ]; then
+	log "unpacking linux-source-6.12 into $dir"
+	tmp=$(mktemp -d "$DMP_CACHE/kernel/unpack.XXXXXX")
+	tar -xf /usr/src/linux-source-6.12.tar.xz -C "$tmp"
+	rm -rf "$dir"
+	mv "$tmp"/linux-source-6.12 "$dir"
+	rm -rf "$tmp"
+fi
+
+if [ ! -f "$dir/.dmp-configured" ]; then
+	log "configuring the $variant kernel"
+	frags=("$DMP_ROOT/scripts/kconfig/base.config")
+	[ "$variant" = debug ] && frags+=("$DMP_ROOT/scripts/kconfig/debug.config")
+	make_k -s tinyconfig >/dev/null
+	(cd "$dir" && scripts/kconfig/merge_config.sh -m .config "${frags[@]}" >/dev/null)
+	make_k -s olddefconfig >/dev/null
+	# Every line of the fragments must have taken: a silently dropped
+	# CONFIG_RUST (toolchain not found) would otherwise surface much later.
+	bad=0
+	for f in "${frags[@]}"; do
+		while read -r line; do
+			case $line in
+			CONFIG_*=*) grep -qx "$line" "$dir/.config" || { log "not set: $line"; bad=1; } ;;
+			"# CONFIG_"*" is not set") grep -qx "$line" "$dir/.config" || { log "not unset: $line"; bad=1; } ;;
+			esac
+		done <"$f"
+	done
+	[ $bad -eq 0 ] || { make_k LLVM="$LLVM_SUFFIX" rustavailable || true; die "kernel config incomplete"; }
+	touch "$dir/.dmp-configured"
+fi
+
+log "building the $variant kernel (log: $dir/build.log)"
+if ! make_k -j"$JOBS" bzImage modules >"$dir/build.log" 2>&1; then
+	tail -40 "$dir/build.log" >&2
+	die "kernel build failed"
+fi
+touch "$dir/.dmp-built"
+log "kernel ready: $dir"
+echo "$dir"

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot the cached test kernel in QEMU with dmp.ko and the guest tests, run a
+# command in the guest, stream its output, and fail on a bad kernel log.
+#
+#   vm.sh [-k normal|debug] [-t timeout_s] [-o outdir] [-m mem] [-c cmdline] -- CMD...
+#
+# CMD runs under the guest's /bin/sh in /dmp, which holds dmp.ko, tests/ and
+# scripts/guest/. The exit status is CMD's; it is 1 when the kernel log shows
+# a BUG, WARNING, Oops, panic, Rust panic, KASAN, lockdep or kmemleak report.
+# KVM is used where it works (probed once, cached), else TCG with 2 vCPUs;
+# DMP_ACCEL=kvm|tcg forces one.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+variant=normal timeout=900 outdir= mem=2048 extra_cmdline=
+while getopts k:t:o:m:c: opt; do
+	case $opt in
+	k) variant=$OPTARG ;;
+	t) timeout=$OPTARG ;;
+	o) outdir=$OPTARG ;;
+	m) mem=$OPTARG ;;
+	c) extra_cmdline=$OPTARG ;;
+	*) die "usage: vm.sh [-k variant] [-t timeout] [-o outdir] [-m mem] [-c cmdline] -- CMD" ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ "${1:-}" = -- ] && shift
+[ $# -gt 0 ] || die "no guest command"
+
+kdir=$(kernel_dir "$variant")
+[ -f "$kdir/.dmp-built" ] || die "no $variant kernel: run scripts/build-kernel.sh $variant"
+[ -f "$DMP_ROOT/dmp.ko" ] || die "no dmp.ko: build it first"
+base=$("$DMP_ROOT/scripts/initramfs.sh")
+outdir=${outdir:-$DMP_ROOT/out/vm-$variant}
+mkdir -p "$outdir"
+rm -f "$outdir"/{console,guest}.log
+
+# The per-run part of the initramfs, appended to the cached base: the kernel
+# unpacks concatenated cpio archives in order.
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/dmp/scripts" "$stage/lib/modules"
+cp "$DMP_ROOT/dmp.ko" "$stage/dmp/"
+cp -r "$DMP_ROOT/tests" "$stage/dmp/tests"
+rm -rf "$stage/dmp/tests/host"
+cp -r "$DMP_ROOT/scripts/guest" "$stage/dmp/scripts/guest"
+find "$kdir/drivers" -name '*.ko' -exec cp {} "$stage/lib/modules/" \;
+printf '%q ' "$@" >"$stage/dmp/cmd"
+echo >>"$stage/dmp/cmd"
+echo "$variant" >"$stage/dmp/kernel-variant"
+(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$stage/run.cpio"
+cat "$base" "$stage/run.cpio" >"$outdir/initramfs.cpio"
+
+cmdline="console=ttyS0 acpi=ht panic=-1 mitigations=off $extra_cmdline"
+[ "$variant" = debug ] || cmdline+=" kmemleak=off"
+qemu_args=(
+	-kernel "$kdir/arch/x86/boot/bzImage" -initrd "$outdir/initramfs.cpio"
+	-append "$cmdline" -m "$mem" -smp 2 -nodefaults -display none -no-reboot
+	-serial "file:$outdir/console.log" -serial "file:$outdir/guest.log"
+)
+
+# Does KVM run this kernel? Boot it once with an init that only reports.
+accel=${DMP_ACCEL:-}
+if [ -z "$accel" ]; then
+	probe_key=$( { uname -r; qemu-system-x86_64 --version | head -1; echo "$kdir"; } | sha256sum | cut -c1-12)
+	probe="$DMP_CACHE/accel-$probe_key"
+	if [ ! -f "$probe" ]; then
+		if [ -w /dev/kvm ]; then
+			log "probing KVM"
+			rm -f "$outdir/guest.log"
+			timeout 30 qemu-system-x86_64 "${qemu_args[@]}" -accel kvm -cpu host \
+				-append "$cmdline dmp.probe" >/dev/null 2>&1 || true
+			if grep -q DMP-BOOTED "$outdir/guest.log" 2>/dev/null; then echo kvm >"$probe"; else echo tcg >"$probe"; fi
+		else
+			echo tcg >"$probe"
+		fi
+	fi
+	accel=$(cat "$probe")
+fi
+case $accel in
+kvm) qemu_args+=(-accel kvm -cpu host) ;;
+tcg) qemu_args+=(-accel tcg,thread=multi) ;;
+*) die "unknown accelerator '$accel'" ;;
+esac
+
+log "booting the $variant kernel ($accel, timeout ${timeout}s); logs in $outdir"
+: >"$outdir/guest.log"
+timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${qemu_args[@]}" >"$outdir/qemu.log" 2>&1 &
+qpid=$!
+tail -n +1 -f --pid=$qpid "$outdir/guest.log" 2>/dev/null | grep -v '^DMP-' || true
+wait $qpid && qrc=0 || qrc=$?
+
+rc=$(sed -n 's/^DMP-EXIT \([0-9]*\).*/\1/p' "$outdir/guest.log" | tail -1)
+if [ -z "$rc" ]; then
+	[ $qrc -eq 124 ] && log "the VM timed out after ${timeout}s" || log "the VM stopped early (qemu exit $qrc)"
+	tail -30 "$outdir/console.log" >&2
+	rc=1
+fi
+# The kernel log must be clean.
+if bad=$(grep -nE 'BUG:|WARNING:|Oops|Kernel panic|panicked at|KASAN|UBSAN|circular locking|recursive locking|lock held when returning|unreferenced object|general protection|INFO: task .* blocked|rcu: INFO|stack-protector|Call Trace:' "$outdir/console.log"); then
+	log "the kernel log shows problems ($outdir/console.log):"
+	echo "$bad" | head -20 >&2
+	echo "DMP-KERNEL-LOG-BAD"
+	rc=1
+fi
+exit "$rc"

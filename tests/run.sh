@@ -1,0 +1,56 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest test runner: runs every case (functions named t_* in tests/cases/*.sh,
+# in order) in a fresh state, prints one line per case and ends with
+# "N passed, N failed". A case fails when it fails an assertion or when the
+# kernel logs a warning while it runs.
+#   run.sh [PATTERN]   only cases whose name contains PATTERN
+cd "$(dirname "$0")" || exit 1
+. ./lib.sh
+for f in cases/*.sh; do . "./$f"; done
+
+SPLAT='BUG:|WARNING:|Oops|Kernel panic|panicked at|KASAN|UBSAN|circular locking|recursive locking|lock held when returning|unreferenced object|general protection|INFO: task .* blocked|Call Trace:'
+
+cleanup() {
+	cd /
+	grep -q " $T/mnt " /proc/mounts && umount "$T/mnt"
+	$DMSETUP remove_all >/dev/null 2>&1
+	$LOSETUP -D >/dev/null 2>&1
+	grep -q '^dmp ' /proc/modules && rmmod dmp
+	rmmod null_blk 2>/dev/null
+	rm -rf "$T"
+}
+
+passed=0 failed=0 n=0
+cases=$(sed -n 's/^\(t_[a-z0-9_]*\) *() *{.*/\1/p' cases/*.sh)
+for c in $cases; do
+	case $c in *"${1:-}"*) ;; *) continue ;; esac
+	n=$((n + 1))
+	cleanup
+	mkdir -p "$T"
+	before=$(klog_lines)
+	start=$(date +%s)
+	( set -u; $c ) >"/tmp/case.log" 2>&1
+	rc=$?
+	cleanup >>/tmp/case.log 2>&1
+	if [ $rc -eq 0 ] && grep -q '^dmp ' /proc/modules; then
+		echo "  FAIL: dmp still loaded after cleanup" >>/tmp/case.log
+		rc=1
+	fi
+	if dmesg | tail -n +$((before + 1)) | grep -E "$SPLAT" >/tmp/case.splat; then
+		{ echo "  FAIL: kernel log:"; dmesg | tail -n +$((before + 1)) | head -40; } >>/tmp/case.log
+		rc=1
+	fi
+	secs=$(($(date +%s) - start))
+	if [ $rc -eq 0 ]; then
+		passed=$((passed + 1))
+		echo "ok $n - ${c#t_} (${secs}s)"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - ${c#t_} (${secs}s)"
+		sed 's/^/    /' /tmp/case.log
+	fi
+done
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
