@@ -26,6 +26,7 @@ fi
 
 log "building the guest initramfs"
 root=$(mktemp -d)
+chmod 755 "$root"
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc,root,mnt,var/tmp}
 cp /bin/busybox "$root/bin/busybox"

@@ -40,18 +40,19 @@ rm -f "$outdir"/{console,guest}.log
 # The per-run part of the initramfs, appended to the cached base: the kernel
 # unpacks concatenated cpio archives in order.
 stage=$(mktemp -d)
+chmod 755 "$stage"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/dmp/scripts" "$stage/lib/modules"
 cp "$DMP_ROOT/dmp.ko" "$stage/dmp/"
 cp -r "$DMP_ROOT/tests" "$stage/dmp/tests"
 rm -rf "$stage/dmp/tests/host"
 cp -r "$DMP_ROOT/scripts/guest" "$stage/dmp/scripts/guest"
-find "$kdir/drivers" -name '*.ko' -exec cp {} "$stage/lib/modules/" \;
+find "$kdir/drivers" "$kdir/fs" -name '*.ko' -exec cp {} "$stage/lib/modules/" \;
 printf '%q ' "$@" >"$stage/dmp/cmd"
 echo >>"$stage/dmp/cmd"
 echo "$variant" >"$stage/dmp/kernel-variant"
-(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$stage/run.cpio"
-cat "$base" "$stage/run.cpio" >"$outdir/initramfs.cpio"
+(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$outdir/run.cpio"
+cat "$base" "$outdir/run.cpio" >"$outdir/initramfs.cpio"
 
 cmdline="console=ttyS0 acpi=ht panic=-1 mitigations=off $extra_cmdline"
 [ "$variant" = debug ] || cmdline+=" kmemleak=off"
@@ -70,8 +71,8 @@ if [ -z "$accel" ]; then
 		if [ -w /dev/kvm ]; then
 			log "probing KVM"
 			rm -f "$outdir/guest.log"
-			timeout 30 qemu-system-x86_64 "${qemu_args[@]}" -accel kvm -cpu host \
-				-append "$cmdline dmp.probe" >/dev/null 2>&1 || true
+			(timeout 30 qemu-system-x86_64 "${qemu_args[@]}" -accel kvm -cpu host \
+				-append "$cmdline dmp.probe" >/dev/null 2>&1) 2>/dev/null || true
 			if grep -q DMP-BOOTED "$outdir/guest.log" 2>/dev/null; then echo kvm >"$probe"; else echo tcg >"$probe"; fi
 		else
 			echo tcg >"$probe"
@@ -85,6 +86,7 @@ tcg) qemu_args+=(-accel tcg,thread=multi) ;;
 *) die "unknown accelerator '$accel'" ;;
 esac
 
+echo "$accel" >"$outdir/accel"
 log "booting the $variant kernel ($accel, timeout ${timeout}s); logs in $outdir"
 : >"$outdir/guest.log"
 timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${qemu_args[@]}" >"$outdir/qemu.log" 2>&1 &

@@ -85,5 +85,11 @@ volumes_is() {
 dread() { must $DD if="$1" of=/dev/null bs="$2" count="$3" skip="${4:-0}" iflag=direct; }
 dwrite() { must $DD if=/dev/urandom of="$1" bs="$2" count="$3" seek="${4:-0}" oflag=direct conv=notrunc; }
 
+# nullb PARAM=VALUE...: load null_blk (and configfs, which it needs).
+nullb() {
+	grep -q '^configfs ' /proc/modules || must insmod /lib/modules/configfs.ko
+	must insmod /lib/modules/null_blk.ko "$@"
+}
+
 # Number of lines in the kernel log now.
 klog_lines() { dmesg | wc -l; }

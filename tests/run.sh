@@ -18,7 +18,7 @@ cleanup() {
 	$DMSETUP remove_all >/dev/null 2>&1
 	$LOSETUP -D >/dev/null 2>&1
 	grep -q '^dmp ' /proc/modules && rmmod dmp
-	rmmod null_blk 2>/dev/null
+	grep -q '^null_blk ' /proc/modules && rmmod null_blk
 	rm -rf "$T"
 }
 

@@ -11,8 +11,7 @@ fio_issued() {
 # each: the counters must be exact.
 t_concurrent_fio_counts_exactly() {
 	load
-	must insmod /lib/modules/null_blk.ko nr_devices=1 queue_mode=2 irqmode=0 gb=1 \
-		submit_queues="$(nproc)"
+	nullb nr_devices=1 queue_mode=2 irqmode=0 gb=1 submit_queues="$(nproc)"
 	dm dmp1 "0 2097152 dmp /dev/nullb0"
 	must $FIO --output=$T/fio.log --filename=/dev/mapper/dmp1 --direct=1 --ioengine=io_uring \
 		--iodepth=16 --size=64M --group_reporting=0 \
