@@ -66,7 +66,7 @@ for v in $variants; do
 	scripts/vm.sh -k "$v" -t $timeout -o "out/vm-$v" -- \
 		sh tests/run.sh "${DMP_TEST_FILTER:-}" | tee "out/guest-$v.log"
 	vmrc=${PIPESTATUS[0]}
-	read -r gp gf < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "out/guest-$v.log" | tail -1)
+	read -r gp gf < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "out/guest-$v.log" | tail -1)
 	if [ -z "${gp:-}" ]; then
 		result "guest suite on the $v kernel ran to its end" 1
 	else

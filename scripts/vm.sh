@@ -45,8 +45,13 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/dmp/scripts" "$stage/lib/modules"
 cp "$DMP_ROOT/dmp.ko" "$stage/dmp/"
 cp -r "$DMP_ROOT/tests" "$stage/dmp/tests"
-rm -rf "$stage/dmp/tests/host"
+rm -rf "$stage/dmp/tests/host" "$stage/dmp/tests/tools"
 cp -r "$DMP_ROOT/scripts/guest" "$stage/dmp/scripts/guest"
+# Test helpers in Rust, built for the host (the guest has its libc).
+mkdir -p "$stage/dmp/bin"
+for t in "$DMP_ROOT"/tests/tools/*.rs; do
+	rustc --edition 2021 -O -o "$stage/dmp/bin/$(basename "$t" .rs)" "$t" || die "building $t"
+done
 find "$kdir/drivers" "$kdir/fs" -name '*.ko' -exec cp {} "$stage/lib/modules/" \;
 printf '%q ' "$@" >"$stage/dmp/cmd"
 echo >>"$stage/dmp/cmd"

@@ -22,6 +22,9 @@ VOLUMES=/sys/module/dmp/stat/volumes
 KO=/dmp/dmp.ko
 T=/tmp/t   # scratch space of the running case, emptied after it
 
+# note TEXT: a figure worth seeing in the runner's output even on success.
+note() { echo "  # $*"; }
+
 fail() {
 	echo "  FAIL: $*"
 	exit 1

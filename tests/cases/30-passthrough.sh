@@ -78,6 +78,23 @@ t_queue_limits_inherited() {
 # On a memory-backed null_blk: a loop device over tmpfs fails mkfs's
 # write-zeroes with REQ_NOUNMAP (tmpfs has no FALLOC_FL_ZERO_RANGE), which
 # dmp would rightly count as errors.
+# Ioctls reach the device when dmp maps all of it; for a part of it, only
+# with CAP_SYS_RAWIO (device-mapper's rule for a target's prepare_ioctl).
+t_ioctls_pass_through_whole_device_only() {
+	load
+	loop=$(loopdev 4)
+	n=${loop#/dev/loop}
+	dm whole "0 8192 dmp $loop"
+	dm part "0 4096 dmp $loop 2048"
+	norawio="$SETPRIV --inh-caps=-sys_rawio --bounding-set=-sys_rawio"
+	assert_eq "$(/dmp/bin/loop_status /dev/mapper/whole)" "loop $n" "ioctl on whole"
+	assert_eq "$($norawio /dmp/bin/loop_status /dev/mapper/whole)" "loop $n" "ioctl on whole, no CAP_SYS_RAWIO"
+	assert_eq "$(/dmp/bin/loop_status /dev/mapper/part)" "loop $n" "ioctl on part, CAP_SYS_RAWIO"
+	err=$($norawio /dmp/bin/loop_status /dev/mapper/part 2>&1) && fail "ioctl on part passed: $err"
+	case $err in *"Inappropriate ioctl"*) ;; *) fail "ioctl on part: '$err', not ENOTTY" ;; esac
+	status_is whole "read_reqs=0 read_bytes=0 write_reqs=0 write_bytes=0 other_reqs=0 errors=0"
+}
+
 t_ext4_on_dmp_is_clean() {
 	load
 	# A write-back cache, so that journal commits send flushes.

@@ -30,19 +30,25 @@ t_verify_under_resets_and_suspends() {
 	loop=$(loopdev 64)
 	dm dmp1 "0 131072 dmp $loop"
 	(
+		n=0
 		while [ ! -e $T/stop ]; do
 			cat $VOLUMES >/dev/null
 			echo >$VOLUMES
 			$DMSETUP status dmp1 >/dev/null
 			$DMSETUP message dmp1 0 reset
+			n=$((n + 1))
 		done
+		echo $n >$T/resets
 	) &
 	chaos=$!
 	(
+		n=0
 		while [ ! -e $T/stop ]; do
 			$DMSETUP suspend dmp1 && $DMSETUP resume dmp1 || exit 1
+			n=$((n + 1))
 			sleep 0.2
 		done
+		echo $n >$T/cycles
 	) &
 	cycler=$!
 	$FIO --output=$T/fio.log --filename=/dev/mapper/dmp1 --direct=1 --ioengine=io_uring \
@@ -56,7 +62,8 @@ t_verify_under_resets_and_suspends() {
 	grep -q 'verify: bad' $T/fio.log && fail "verify errors"
 	assert_eq "$(grep -c 'err= 0' $T/fio.log)" 2 "jobs without error"
 	assert_eq "$(stat_field dmp1 errors)" 0 "errors"
-	echo "  verified: $(fio_issued $T/fio.log) reads/writes"
+	[ "$(cat $T/resets)" -gt 0 ] && [ "$(cat $T/cycles)" -gt 0 ] || fail "no concurrent resets or suspends"
+	note "verified: $(fio_issued $T/fio.log) reads/writes; $(cat $T/resets) reset rounds, $(cat $T/cycles) suspend/resume cycles"
 }
 
 # The same load without concurrent resets: counters equal what fio issued.
@@ -103,7 +110,7 @@ t_churn_devices() {
 	done
 	volumes_is 200 4096 0 0 200 4096
 	slab_after=$(awk '/^Slab:/ {print $2}' /proc/meminfo)
-	echo "  slab: $slab_before kB before, $slab_after kB after"
+	note "slab: $slab_before kB before, $slab_after kB after"
 	# 300 targets of ~1.2 KiB each would be 360 kB if they leaked.
 	[ $((slab_after - slab_before)) -lt 256 ] || fail "slab grew by $((slab_after - slab_before)) kB"
 }
