@@ -99,6 +99,14 @@ impl Bio {
         }
     }
 
+    /// Whether the submitter asked not to wait (`REQ_NOWAIT`).
+    #[inline]
+    pub(crate) fn is_nowait(&self) -> bool {
+        // SAFETY: `self` wraps a valid bio.
+        let opf = unsafe { (*self.0.get()).bi_opf };
+        opf & (1 << bindings::req_flag_bits___REQ_NOWAIT) != 0
+    }
+
     /// Bytes left to transfer (`bio->bi_iter.bi_size`).
     #[inline]
     pub(crate) fn size(&self) -> u32 {
@@ -144,6 +152,12 @@ impl BlkStatus {
     /// Whether the bio failed.
     pub(crate) fn is_err(self) -> bool {
         u32::from(self.0) != bindings::BLK_STS_OK
+    }
+
+    /// Whether the bio failed only because it would have had to wait
+    /// (`BLK_STS_AGAIN`, as `bio_wouldblock_error()` sets).
+    pub(crate) fn is_wouldblock(self) -> bool {
+        self.0 == bindings::DMP_BLK_STS_AGAIN
     }
 }
 

@@ -5,3 +5,9 @@
  */
 #include <linux/bio.h>
 #include <linux/device-mapper.h>
+
+/*
+ * Macros bindgen cannot evaluate (they cast with __force), made constants it
+ * can, as the kernel's rust/bindings/bindings_helper.h does.
+ */
+const blk_status_t DMP_BLK_STS_AGAIN = BLK_STS_AGAIN;

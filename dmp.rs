@@ -87,6 +87,20 @@ struct Dmp {
     offset: u64,
 }
 
+impl Dmp {
+    /// How a bio counts, and its size in bytes.
+    #[inline]
+    fn kind_of(bio: &Bio) -> (IoKind, u32) {
+        let size = bio.size();
+        let kind = match bio.op() {
+            ReqOp::Read => IoKind::Read,
+            ReqOp::Write if size != 0 => IoKind::Write,
+            _ => IoKind::Other,
+        };
+        (kind, size)
+    }
+}
+
 impl dm::Target for Dmp {
     const NAME: &'static CStr = c_str!("dmp");
     const VERSION: [u32; 3] = [1, 0, 0];
@@ -136,12 +150,7 @@ impl dm::Target for Dmp {
 
     #[inline]
     fn map(&self, ti: &DmTarget, bio: &mut Bio) -> MapResult {
-        let size = bio.size();
-        let kind = match bio.op() {
-            ReqOp::Read => IoKind::Read,
-            ReqOp::Write if size != 0 => IoKind::Write,
-            _ => IoKind::Other,
-        };
+        let (kind, size) = Self::kind_of(bio);
         let cpu = dm::cpu_hint();
         self.stats.account(cpu, kind, size);
         if kind != IoKind::Other {
@@ -153,10 +162,25 @@ impl dm::Target for Dmp {
     }
 
     #[inline]
-    fn end_io(&self, _bio: &Bio, status: BlkStatus) {
-        if status.is_err() {
-            self.stats.account_error(dm::cpu_hint());
+    fn end_io(&self, bio: &Bio, status: BlkStatus) {
+        if !status.is_err() {
+            return;
         }
+        let cpu = dm::cpu_hint();
+        if status.is_wouldblock() && bio.is_nowait() {
+            // A REQ_NOWAIT bio that would have had to wait (no tag, or a
+            // split needed below) never reached the device: its submitter
+            // (io_uring, aio) sends it again without REQ_NOWAIT, and that is
+            // the request that counts. Such a bio ends untouched, so its op
+            // and size are those `map` counted.
+            let (kind, size) = Self::kind_of(bio);
+            self.stats.unaccount(cpu, kind, size);
+            if kind != IoKind::Other {
+                VOLUMES.unaccount(cpu, kind, size);
+            }
+            return;
+        }
+        self.stats.account_error(cpu);
     }
 
     fn status(

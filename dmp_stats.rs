@@ -107,6 +107,24 @@ impl IoStats {
         total.fetch_add(u64::from(bytes), Relaxed);
     }
 
+    /// Takes back a request [`account`](Self::account) counted, made on any
+    /// CPU. Until a concurrent reset and this meet, a sum may be below zero:
+    /// [`snapshot`](Self::snapshot) shows 0 then.
+    #[inline]
+    pub(crate) fn unaccount(&self, cpu: usize, kind: IoKind, bytes: u32) {
+        let s = self.shard(cpu);
+        let (reqs, total) = match kind {
+            IoKind::Read => (&s.read_reqs, &s.read_bytes),
+            IoKind::Write => (&s.write_reqs, &s.write_bytes),
+            IoKind::Other => {
+                s.other_reqs.fetch_sub(1, Relaxed);
+                return;
+            }
+        };
+        reqs.fetch_sub(1, Relaxed);
+        total.fetch_sub(u64::from(bytes), Relaxed);
+    }
+
     /// Counts one request that completed with an error.
     #[inline]
     pub(crate) fn account_error(&self, cpu: usize) {
@@ -119,7 +137,16 @@ impl IoStats {
         let mut sum = [0u64; 6];
         for shard in &self.shards {
             for (acc, c) in sum.iter_mut().zip(shard.counters()) {
+                // Copies may wrap below zero one by one (`unaccount` on
+                // another CPU than `account`); their sum is right.
                 *acc = acc.wrapping_add(c.load(Relaxed));
+            }
+        }
+        // A sum below zero is a take-back that met a reset: show 0. Real
+        // counts never reach 2^63.
+        for acc in &mut sum {
+            if (*acc as i64) < 0 {
+                *acc = 0;
             }
         }
         let [read_reqs, read_bytes, write_reqs, write_bytes, other_reqs, errors] = sum;

@@ -10,7 +10,8 @@
 # scripts/guest/. The exit status is CMD's; it is 1 when the kernel log shows
 # a BUG, WARNING, Oops, panic, Rust panic, KASAN, lockdep or kmemleak report.
 # KVM is used where it works (probed once, cached), else TCG with 2 vCPUs;
-# DMP_ACCEL=kvm|tcg forces one.
+# DMP_ACCEL=kvm|tcg forces one. DMP_ICOUNT=N runs TCG with `-icount shift=N`
+# (guest time follows the instructions executed: see scripts/bench.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -85,9 +86,11 @@ if [ -z "$accel" ]; then
 	fi
 	accel=$(cat "$probe")
 fi
+[ -n "${DMP_ICOUNT:-}" ] && accel=icount
 case $accel in
 kvm) qemu_args+=(-accel kvm -cpu host) ;;
 tcg) qemu_args+=(-accel tcg,thread=multi) ;;
+icount) qemu_args+=(-accel tcg,thread=single -icount "shift=$DMP_ICOUNT,sleep=off") ;;
 *) die "unknown accelerator '$accel'" ;;
 esac
 

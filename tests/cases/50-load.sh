@@ -111,6 +111,26 @@ t_churn_devices() {
 	volumes_is 200 4096 0 0 200 4096
 	slab_after=$(awk '/^Slab:/ {print $2}' /proc/meminfo)
 	note "slab: $slab_before kB before, $slab_after kB after"
-	# 300 targets of ~1.2 KiB each would be 360 kB if they leaked.
-	[ $((slab_after - slab_before)) -lt 256 ] || fail "slab grew by $((slab_after - slab_before)) kB"
+	# 300 targets of ~1.2 KiB each would be 360 kB if they leaked. On the
+	# debug kernel KASAN's quarantine holds freed objects back, and kmemleak
+	# (last case) is the exact check instead.
+	if [ ! -e /sys/kernel/debug/kmemleak ]; then
+		[ $((slab_after - slab_before)) -lt 256 ] || fail "slab grew by $((slab_after - slab_before)) kB"
+	fi
+}
+
+# io_uring submits with REQ_NOWAIT. A 128 KiB read on a null_blk whose
+# requests hold 124 KiB must be split below dmp, which REQ_NOWAIT forbids: it
+# ends with BLK_STS_AGAIN and io_uring sends it again, blocking. Each read
+# must count once, and not as an error.
+t_nowait_retries_count_once() {
+	load
+	nullb nr_devices=1 queue_mode=2 irqmode=0 gb=1 bs=4096 submit_queues="$(nproc)"
+	[ "$(cat /sys/block/nullb0/queue/max_sectors_kb)" -lt 128 ] || fail "null_blk takes 128 KiB requests"
+	dm dmp1 "0 2097152 dmp /dev/nullb0"
+	must $FIO --output=$T/fio.log --filename=/dev/mapper/dmp1 --direct=1 --ioengine=io_uring \
+		--iodepth=32 --name=r --rw=read --bs=128k --io_size=64M --numjobs=2
+	assert_eq "$(fio_issued $T/fio.log)" "1024 0" "fio issued"
+	status_is dmp1 "read_reqs=1024 read_bytes=134217728 write_reqs=0 write_bytes=0 other_reqs=0 errors=0"
+	volumes_is 1024 131072 0 0 1024 131072
 }

@@ -92,6 +92,29 @@ mod tests {
     }
 
     #[test]
+    fn unaccount_takes_back_across_cpus_and_clamps_after_reset() {
+        let st = IoStats::new();
+        st.account(0, IoKind::Read, 4096);
+        st.account(1, IoKind::Read, 4096);
+        st.account(2, IoKind::Other, 0);
+        // Taken back on other CPUs than it was counted on.
+        st.unaccount(5, IoKind::Read, 4096);
+        st.unaccount(7, IoKind::Other, 0);
+        let s = st.snapshot();
+        assert_eq!((s.read_reqs, s.read_bytes, s.other_reqs), (1, 4096, 0));
+        // A reset between account and unaccount: 0, not 2^64 - 1.
+        st.reset();
+        st.unaccount(3, IoKind::Write, 512);
+        assert_eq!(st.snapshot(), Snapshot::default());
+        st.account(3, IoKind::Write, 512);
+        st.account(4, IoKind::Write, 512);
+        assert_eq!(
+            (st.snapshot().write_reqs, st.snapshot().write_bytes),
+            (1, 512)
+        );
+    }
+
+    #[test]
     fn counters_are_exact_under_concurrency() {
         let st = IoStats::new();
         std::thread::scope(|s| {
