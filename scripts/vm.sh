@@ -78,7 +78,7 @@ if [ -z "$accel" ]; then
 			log "probing KVM"
 			rm -f "$outdir/guest.log"
 			(timeout 30 qemu-system-x86_64 "${qemu_args[@]}" -accel kvm -cpu host \
-				-append "$cmdline dmp.probe" >/dev/null 2>&1) 2>/dev/null || true
+				-append "$cmdline dmp.probe" >/dev/null 2>&1 || true) 2>/dev/null
 			if grep -q DMP-BOOTED "$outdir/guest.log" 2>/dev/null; then echo kvm >"$probe"; else echo tcg >"$probe"; fi
 		else
 			echo tcg >"$probe"
