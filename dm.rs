@@ -207,11 +207,25 @@ impl Drop for DmDev {
 pub(crate) struct DmTarget(Opaque<dm_target>);
 
 impl DmTarget {
+    /// A shared view, for the callbacks of a live target (they run on many
+    /// CPUs at once).
+    ///
     /// # Safety
     ///
     /// `ptr` is valid for `'a`, and only device-mapper core writes to it
     /// meanwhile (its fields read here do not change while the target lives).
-    unsafe fn from_raw<'a>(ptr: *mut dm_target) -> &'a mut Self {
+    unsafe fn from_raw<'a>(ptr: *mut dm_target) -> &'a Self {
+        // SAFETY: transparent wrapper; the rest is the caller's promise.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// An exclusive view, for the constructor.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a target being constructed: valid, and used by nobody else
+    /// for `'a`.
+    unsafe fn from_raw_mut<'a>(ptr: *mut dm_target) -> &'a mut Self {
         // SAFETY: transparent wrapper; the rest is the caller's promise.
         unsafe { &mut *ptr.cast() }
     }
@@ -473,7 +487,7 @@ unsafe extern "C" fn ctr<T: Target>(
 ) -> c_int {
     // SAFETY: device-mapper passes a valid target being constructed and the
     // table line's words, valid during the call.
-    let (target, args) = unsafe { (DmTarget::from_raw(ti), Args::from_raw(argc, argv)) };
+    let (target, args) = unsafe { (DmTarget::from_raw_mut(ti), Args::from_raw(argc, argv)) };
     let result = T::new(target, &args).and_then(|t| {
         KBox::new(t, GFP_KERNEL)
             .map_err(|_| CtrError::new(ENOMEM, c_str!("Cannot allocate target context")))

@@ -11,7 +11,8 @@
 # a BUG, WARNING, Oops, panic, Rust panic, KASAN, lockdep or kmemleak report.
 # KVM is used where it works (probed once, cached), else TCG with 2 vCPUs;
 # DMP_ACCEL=kvm|tcg forces one. DMP_ICOUNT=N runs TCG with `-icount shift=N`
-# (guest time follows the instructions executed: see scripts/bench.sh).
+# (guest time follows the instructions executed: see scripts/bench.sh);
+# DMP_SMP=N sets the number of vCPUs (default 2).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -64,7 +65,7 @@ cmdline="console=ttyS0 acpi=ht panic=-1 mitigations=off $extra_cmdline"
 [ "$variant" = debug ] || cmdline+=" kmemleak=off"
 qemu_args=(
 	-kernel "$kdir/arch/x86/boot/bzImage" -initrd "$outdir/initramfs.cpio"
-	-append "$cmdline" -m "$mem" -smp 2 -nodefaults -display none -no-reboot
+	-append "$cmdline" -m "$mem" -smp "${DMP_SMP:-2}" -nodefaults -display none -no-reboot
 	-serial "file:$outdir/console.log" -serial "file:$outdir/guest.log"
 )
 

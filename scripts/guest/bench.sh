@@ -9,11 +9,13 @@
 #  paired       per vCPU, one linear job and one dmp job at the same time,
 #               pinned to that vCPU, so both see the same host speed; and the
 #               control pair linear vs linear, whose ratio should be 1.00.
+#               Which job fio starts first alternates from round to round.
 #
-#   bench.sh ROUNDS SECONDS [MODES]
+#   bench.sh ROUNDS SECONDS [MODES] [WORKLOADS]
 ROUNDS=${1:-5}
 SECS=${2:-3}
 MODES=${3:-interleaved paired}
+WORKLOADS=${4:-randread:4k randwrite:4k read:128k}
 FIO=/usr/bin/fio
 DMSETUP=/usr/sbin/dmsetup
 export DM_DISABLE_UDEV=1
@@ -61,7 +63,7 @@ pair() {
 
 echo "BENCH engine=$ENGINE cpus=$NCPU rounds=$ROUNDS seconds=$SECS"
 for mode in $MODES; do
-	for w in randread:4k randwrite:4k read:128k; do
+	for w in $WORKLOADS; do
 		rw=${w%:*} bs=${w#*:}
 		r=1
 		while [ $r -le "$ROUNDS" ]; do
@@ -72,12 +74,21 @@ for mode in $MODES; do
 				echo "ROW interleaved $rw $bs $r dmp $(iops $rw $bs /dev/mapper/dmp)"
 				;;
 			paired)
-				set -- $(pair $rw $bs /dev/mapper/lin /dev/mapper/dmp)
-				echo "ROW paired $rw $bs $r linear $1"
-				echo "ROW paired $rw $bs $r dmp $2"
-				set -- $(pair $rw $bs /dev/mapper/lin /dev/mapper/lin2)
-				echo "ROW control $rw $bs $r linear $1"
-				echo "ROW control $rw $bs $r linear2 $2"
+				if [ $((r % 2)) -eq 1 ]; then
+					set -- $(pair $rw $bs /dev/mapper/lin /dev/mapper/dmp)
+					lin=$1 dmp=$2
+					set -- $(pair $rw $bs /dev/mapper/lin /dev/mapper/lin2)
+					l1=$1 l2=$2
+				else
+					set -- $(pair $rw $bs /dev/mapper/dmp /dev/mapper/lin)
+					lin=$2 dmp=$1
+					set -- $(pair $rw $bs /dev/mapper/lin2 /dev/mapper/lin)
+					l1=$2 l2=$1
+				fi
+				echo "ROW paired $rw $bs $r linear $lin"
+				echo "ROW paired $rw $bs $r dmp $dmp"
+				echo "ROW control $rw $bs $r linear $l1"
+				echo "ROW control $rw $bs $r linear2 $l2"
 				;;
 			esac
 			r=$((r + 1))
