@@ -91,20 +91,26 @@ impl IoStats {
         &self.shards[cpu % SHARDS]
     }
 
+    /// The request counter of `kind` in the copy of CPU `cpu`, and its byte
+    /// counter (`Other` has none).
+    #[inline(always)]
+    fn counters_of(&self, cpu: usize, kind: IoKind) -> (&AtomicU64, Option<&AtomicU64>) {
+        let s = self.shard(cpu);
+        match kind {
+            IoKind::Read => (&s.read_reqs, Some(&s.read_bytes)),
+            IoKind::Write => (&s.write_reqs, Some(&s.write_bytes)),
+            IoKind::Other => (&s.other_reqs, None),
+        }
+    }
+
     /// Counts one request of `kind` and `bytes` bytes, made on CPU `cpu`.
     #[inline]
     pub(crate) fn account(&self, cpu: usize, kind: IoKind, bytes: u32) {
-        let s = self.shard(cpu);
-        let (reqs, total) = match kind {
-            IoKind::Read => (&s.read_reqs, &s.read_bytes),
-            IoKind::Write => (&s.write_reqs, &s.write_bytes),
-            IoKind::Other => {
-                s.other_reqs.fetch_add(1, Relaxed);
-                return;
-            }
-        };
+        let (reqs, total) = self.counters_of(cpu, kind);
         reqs.fetch_add(1, Relaxed);
-        total.fetch_add(u64::from(bytes), Relaxed);
+        if let Some(total) = total {
+            total.fetch_add(u64::from(bytes), Relaxed);
+        }
     }
 
     /// Takes back a request [`account`](Self::account) counted, made on any
@@ -112,17 +118,11 @@ impl IoStats {
     /// [`snapshot`](Self::snapshot) shows 0 then.
     #[inline]
     pub(crate) fn unaccount(&self, cpu: usize, kind: IoKind, bytes: u32) {
-        let s = self.shard(cpu);
-        let (reqs, total) = match kind {
-            IoKind::Read => (&s.read_reqs, &s.read_bytes),
-            IoKind::Write => (&s.write_reqs, &s.write_bytes),
-            IoKind::Other => {
-                s.other_reqs.fetch_sub(1, Relaxed);
-                return;
-            }
-        };
+        let (reqs, total) = self.counters_of(cpu, kind);
         reqs.fetch_sub(1, Relaxed);
-        total.fetch_sub(u64::from(bytes), Relaxed);
+        if let Some(total) = total {
+            total.fetch_sub(u64::from(bytes), Relaxed);
+        }
     }
 
     /// Counts one request that completed with an error.

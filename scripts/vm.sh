@@ -100,7 +100,7 @@ log "booting the $variant kernel ($accel, timeout ${timeout}s); logs in $outdir"
 : >"$outdir/guest.log"
 timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${qemu_args[@]}" >"$outdir/qemu.log" 2>&1 &
 qpid=$!
-tail -n +1 -f --pid=$qpid "$outdir/guest.log" 2>/dev/null | grep -v '^DMP-' || true
+tail -n +1 -f --pid=$qpid "$outdir/guest.log" 2>/dev/null | grep --line-buffered -v '^DMP-' || true
 wait $qpid && qrc=0 || qrc=$?
 
 rc=$(sed -n 's/^DMP-EXIT \([0-9]*\).*/\1/p' "$outdir/guest.log" | tail -1)
