@@ -21,6 +21,7 @@ mkdir -p "$DMP_CACHE/kernel"
 if [ ! -f "$dir/Makefile" ]; then
 	log "unpacking linux-source-6.12 into $dir"
 	tmp=$(mktemp -d "$DMP_CACHE/kernel/unpack.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
 	tar -xf /usr/src/linux-source-6.12.tar.xz -C "$tmp"
 	rm -rf "$dir"
 	mv "$tmp"/linux-source-6.12 "$dir"

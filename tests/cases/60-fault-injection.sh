@@ -1,41 +1,87 @@
 # SPDX-License-Identifier: GPL-2.0
 # Allocation failures, injected with /proc/<pid>/fail-nth (debug kernel only).
+#
+# tests/tools/fail_nth runs a command with its N-th fault-injectable call
+# failing and says whether that call happened. Only slab allocations made with
+# module code on the stack count (failslab's stack filter set to the module
+# area), so the calls are those of dmp's own code and what it calls. A binary
+# search finds how many there are; the cases then fail each in turn.
 
-# failslab_on: make slab allocations of tasks with fail-nth set fail, quietly
-# (a verbose report carries a stack trace the runner would take for a splat).
+FN=/dmp/bin/fail_nth
+
+# failslab_on: fail slab allocations on request, quietly (a verbose report
+# carries a stack trace), only under module code: x86-64 puts modules between
+# the end of the kernel's text and MODULES_END. The allocator's own reports of
+# the failures it sees are expected.
 failslab_on() {
 	FS=/sys/kernel/debug/failslab
-	if [ ! -e $FS ] || [ ! -e /proc/self/fail-nth ]; then
-		echo "no failslab in this kernel"
+	if [ ! -e $FS/require-start ] || [ ! -e /proc/self/fail-nth ]; then
+		echo "no failslab with a stack filter in this kernel"
 		exit 77
 	fi
+	etext=$(sed -n 's/^\([0-9a-f]*\) . _etext$/\1/p' /proc/kallsyms)
+	[ -n "$etext" ] || fail "no _etext in /proc/kallsyms"
 	echo 0 >$FS/ignore-gfp-wait
 	echo 0 >$FS/verbose
+	echo 32 >$FS/stacktrace-depth
+	echo "0x$etext" >$FS/require-start
+	echo 0xffffffffff000000 >$FS/require-end
+	expect_alloc_warnings
 }
 
-# fail_nth N CMD...: run CMD with the N-th fault-injectable call of its task
-# failing (the count survives exec).
-fail_nth() {
+# injected N CMD...: run CMD failing its N-th call; true if that call happened.
+# CMD's status is left in $rc.
+injected() {
 	n=$1
 	shift
-	sh -c 'echo "$0" >/proc/self/fail-nth && exec "$@"' "$n" "$@"
+	out=$($FN "$n" "$@" 2>&1 >/dev/null)
+	rc=$?
+	case $out in *"not injected"*) return 1 ;; *injected*) return 0 ;; esac
+	fail "fail_nth: $out"
 }
 
-# Module init fails at each allocation in turn: every failure leaves no
-# target, no sysfs file, no loaded module; both unwind paths of init run
-# (target registered but sysfs failed; target not registered).
+# calls_of UNDO CMD...: how many fault-injectable calls CMD makes; UNDO (a
+# shell command) is run after each try.
+calls_of() {
+	undo=$1
+	shift
+	hi=64
+	while injected $hi "$@"; do
+		eval "$undo"
+		hi=$((hi * 2))
+		[ $hi -le 65536 ] || fail "no end to the calls of $*"
+	done
+	eval "$undo"
+	lo=$((hi / 2))
+	# Invariant: call lo happens (or lo is 0), call hi does not.
+	[ $hi -eq 64 ] && lo=0
+	while [ $((hi - lo)) -gt 1 ]; do
+		mid=$(((lo + hi) / 2))
+		if injected $mid "$@"; then lo=$mid; else hi=$mid; fi
+		eval "$undo"
+	done
+	echo $lo
+}
+
+unload_if_loaded() { grep -q '^dmp ' /proc/modules && rmmod dmp; }
+
+# Module init fails at each of its allocations in turn: every failure leaves
+# no target, no sysfs file and no module; both unwind paths of init run
+# (before and after the target is registered).
 t_module_init_unwinds_on_allocation_failures() {
 	failslab_on
+	total=$(calls_of unload_if_loaded insmod $KO)
+	[ "$total" -gt 0 ] || fail "dmp's init allocates nothing?"
 	before=$(klog_lines)
-	n=1 ok_streak=0 failures=0
-	while [ $ok_streak -lt 30 ] && [ $n -lt 5000 ]; do
-		if fail_nth $n insmod $KO 2>/dev/null; then
-			ok_streak=$((ok_streak + 1))
+	n=1
+	failures=0
+	while [ $n -le $total ]; do
+		injected $n insmod $KO || fail "call $n of $total did not happen"
+		if [ $rc -eq 0 ]; then
 			$DMSETUP targets | grep -q '^dmp ' || fail "n=$n: loaded without the target"
 			[ -f $VOLUMES ] || fail "n=$n: loaded without $VOLUMES"
 			must rmmod dmp
 		else
-			ok_streak=0
 			failures=$((failures + 1))
 			[ ! -e /sys/module/dmp ] || fail "n=$n: insmod failed but /sys/module/dmp is there"
 			$DMSETUP targets | grep -q '^dmp ' && fail "n=$n: insmod failed but the target is registered"
@@ -45,10 +91,12 @@ t_module_init_unwinds_on_allocation_failures() {
 	log=$(dmesg | tail -n +$((before + 1)))
 	reg=$(echo "$log" | grep -c 'dmp: registering the target failed')
 	sysfs=$(echo "$log" | grep -c 'dmp: creating /sys/module/dmp/stat failed')
-	note "$failures failed loads in $((n - 1)) tries; init failed $reg times before and $sysfs times after registering the target"
+	note "dmp's init makes $total allocations; failing each in turn: $failures failed loads," \
+		"$reg in target registration, $sysfs in the sysfs set-up"
+	assert_eq $failures $total "failed loads"
 	[ "$reg" -ge 1 ] || fail "no allocation failure hit target registration"
 	[ "$sysfs" -ge 1 ] || fail "no allocation failure hit the sysfs set-up"
-	# Still loads and works.
+	# It still loads and works.
 	load
 	loop=$(loopdev 4)
 	dm dmp1 "0 8192 dmp $loop"
@@ -56,21 +104,25 @@ t_module_init_unwinds_on_allocation_failures() {
 	volumes_is 1 4096 0 0 1 4096
 }
 
-# The constructor fails at each allocation in turn: no device is left, the
-# module still unloads (no reference leaked).
+# `dmsetup create` fails at each allocation under dmp's constructor: no
+# device is left, no reference leaked (the loop device has no holder, the
+# module unloads), and the constructor's own allocation was among them.
 t_create_fails_cleanly_on_allocation_failures() {
 	failslab_on
 	load
 	loop=$(loopdev 4)
+	table="0 8192 dmp $loop 8"
+	total=$(calls_of "$DMSETUP remove f1 >/dev/null 2>&1" $DMSETUP create f1 --table "$table")
+	[ "$total" -gt 0 ] || fail "dmp's constructor allocates nothing?"
 	before=$(klog_lines)
-	n=1 ok_streak=0 failures=0
-	while [ $ok_streak -lt 10 ] && [ $n -lt 2000 ]; do
-		if fail_nth $n $DMSETUP create f1 --table "0 8192 dmp $loop 8" >/dev/null 2>&1; then
-			ok_streak=$((ok_streak + 1))
-			assert_eq "$($DMSETUP table f1 2>/dev/null | cut -d' ' -f5)" 8 "n=$n: offset of f1"
+	n=1
+	failures=0
+	while [ $n -le $total ]; do
+		injected $n $DMSETUP create f1 --table "$table" || fail "call $n of $total did not happen"
+		if [ $rc -eq 0 ]; then
+			assert_eq "$($DMSETUP table f1 | cut -d' ' -f5)" 8 "n=$n: offset of f1"
 			must $DMSETUP remove f1
 		else
-			ok_streak=0
 			failures=$((failures + 1))
 			# dmsetup removes what it created when a later step fails.
 			$DMSETUP info f1 >/dev/null 2>&1 && fail "n=$n: f1 left behind"
@@ -78,7 +130,9 @@ t_create_fails_cleanly_on_allocation_failures() {
 		n=$((n + 1))
 	done
 	ctx=$(dmesg | tail -n +$((before + 1)) | grep -c 'dmp: Cannot allocate target context')
-	note "$failures failed creates in $((n - 1)) tries, $ctx at the target's own allocation"
+	note "dmp's constructor makes $total allocations; failing each in turn: $failures failed creates," \
+		"$ctx at the constructor's own allocation"
+	assert_eq $failures $total "failed creates"
 	[ "$ctx" -ge 1 ] || fail "no allocation failure hit the constructor"
 	assert_eq "$(ls /sys/block/${loop#/dev/}/holders | wc -l)" 0 "holders of $loop"
 	must rmmod dmp
