@@ -456,8 +456,8 @@ impl<T: Target> Registration<T> {
 
 impl<T: Target> Drop for Registration<T> {
     fn drop(&mut self) {
-        // SAFETY: registered in `new`; no target of this type exists any more
-        // since the module holding it is being unloaded (device-mapper holds a
+        // SAFETY: registered in `new`, and dropped only when the module is
+        // unloaded, when no target of this type exists (device-mapper holds a
         // module reference per target).
         unsafe { bindings::dm_unregister_target(self.tt.get()) };
     }

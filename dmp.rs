@@ -50,12 +50,14 @@ struct DmpModule {
 
 impl kernel::Module for DmpModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let target = dm::Registration::new(module).inspect_err(|e| {
-            pr_err!("registering the target failed: {}\n", e.to_errno());
-        })?;
-        // If this fails, `target` is dropped and so unregistered.
         let stat = dmp_sysfs::StatDir::new(module).inspect_err(|e| {
             pr_err!("creating /sys/module/dmp/stat failed: {}\n", e.to_errno());
+        })?;
+        // The target goes last: once registered, devices can use it (and hold
+        // the module), so nothing may fail after it. If it fails, `stat` is
+        // dropped and so removed.
+        let target = dm::Registration::new(module).inspect_err(|e| {
+            pr_err!("registering the target failed: {}\n", e.to_errno());
         })?;
         Ok(Self {
             _target: target,

@@ -66,8 +66,8 @@ calls_of() {
 unload_if_loaded() { grep -q '^dmp ' /proc/modules && rmmod dmp; }
 
 # Module init fails at each of its allocations in turn: every failure leaves
-# no target, no sysfs file and no module; both unwind paths of init run
-# (before and after the target is registered).
+# no target, no sysfs file and no module; both failure paths of init run (the
+# sysfs set-up, and target registration, which must remove the sysfs files).
 t_module_init_unwinds_on_allocation_failures() {
 	failslab_on
 	total=$(calls_of unload_if_loaded insmod $KO)
