@@ -13,7 +13,7 @@ TOOLS=(
 	/usr/sbin/dmsetup /usr/bin/fio /usr/bin/dd /usr/bin/md5sum /usr/bin/cmp
 	/usr/sbin/losetup /usr/sbin/blockdev /usr/sbin/blkdiscard /usr/bin/fallocate
 	/usr/bin/setpriv /usr/sbin/mkfs.ext4 /usr/sbin/mke2fs /usr/sbin/e2fsck
-	/usr/sbin/modinfo /usr/bin/stat /usr/bin/od /usr/bin/timeout /usr/bin/nproc
+	/usr/sbin/modinfo /usr/sbin/insmod /usr/bin/stat /usr/bin/od /usr/bin/timeout /usr/bin/nproc
 )
 PKGS=(busybox-static dmsetup fio coreutils diffutils util-linux e2fsprogs kmod)
 

