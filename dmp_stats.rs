@@ -103,14 +103,21 @@ impl IoStats {
         }
     }
 
+    /// Adds `reqs` and `bytes` (wrapping: a negative amount is its two's
+    /// complement) to the counters of `kind` in the copy of CPU `cpu`.
+    #[inline(always)]
+    fn add(&self, cpu: usize, kind: IoKind, reqs: u64, bytes: u64) {
+        let (r, b) = self.counters_of(cpu, kind);
+        r.fetch_add(reqs, Relaxed);
+        if let Some(b) = b {
+            b.fetch_add(bytes, Relaxed);
+        }
+    }
+
     /// Counts one request of `kind` and `bytes` bytes, made on CPU `cpu`.
     #[inline]
     pub(crate) fn account(&self, cpu: usize, kind: IoKind, bytes: u32) {
-        let (reqs, total) = self.counters_of(cpu, kind);
-        reqs.fetch_add(1, Relaxed);
-        if let Some(total) = total {
-            total.fetch_add(u64::from(bytes), Relaxed);
-        }
+        self.add(cpu, kind, 1, u64::from(bytes));
     }
 
     /// Takes back a request [`account`](Self::account) counted, made on any
@@ -118,11 +125,12 @@ impl IoStats {
     /// [`snapshot`](Self::snapshot) shows 0 then.
     #[inline]
     pub(crate) fn unaccount(&self, cpu: usize, kind: IoKind, bytes: u32) {
-        let (reqs, total) = self.counters_of(cpu, kind);
-        reqs.fetch_sub(1, Relaxed);
-        if let Some(total) = total {
-            total.fetch_sub(u64::from(bytes), Relaxed);
-        }
+        self.add(
+            cpu,
+            kind,
+            1u64.wrapping_neg(),
+            u64::from(bytes).wrapping_neg(),
+        );
     }
 
     /// Counts one request that completed with an error.

@@ -111,10 +111,8 @@ if [ -z "$rc" ]; then
 fi
 # The kernel log must be clean. Stack traces are allowed only with the
 # allocator's reports of failures the fault-injection tests cause.
-bad=$(grep -nE 'BUG:|WARNING:|Oops|Kernel panic|panicked at|KASAN|UBSAN|circular locking|recursive locking|lock held when returning|unreferenced object|general protection|INFO: task .* blocked|rcu: INFO|stack-protector' "$outdir/console.log" || true)
-traces=$(grep -c 'Call Trace:' "$outdir/console.log" || true)
-alloc_reports=$(grep -cE 'vmalloc error:|page allocation failure:' "$outdir/console.log" || true)
-[ "$traces" -le "$alloc_reports" ] || bad+=$'\n'"$((traces - alloc_reports)) stack trace(s) besides allocation failure reports"
+. "$DMP_ROOT/tests/klog.sh"
+bad=$(klog_problems "$outdir/console.log" 1 || true)
 if [ -n "$bad" ]; then
 	log "the kernel log shows problems ($outdir/console.log):"
 	echo "$bad" | head -20 >&2

@@ -11,20 +11,7 @@ cd "$(dirname "$0")" || exit 1
 . ./lib.sh
 for f in cases/*.sh; do . "./$f"; done
 
-SPLAT='BUG:|WARNING:|Oops|Kernel panic|panicked at|KASAN|UBSAN|circular locking|recursive locking|lock held when returning|unreferenced object|general protection|INFO: task .* blocked|rcu: INFO|Call Trace:'
-ALLOC_WARN='vmalloc error:|page allocation failure:'
-
-# klog_bad FILE: whether the kernel log lines in FILE show a problem. With
-# /tmp/case.allow-alloc-warnings, allocation failure reports (one stack trace
-# each) are not one.
-klog_bad() {
-	if [ -f /tmp/case.allow-alloc-warnings ]; then
-		[ "$(grep -cE 'Call Trace:' "$1")" -gt "$(grep -cE "$ALLOC_WARN" "$1")" ] ||
-			grep -E "$SPLAT" "$1" | grep -qv 'Call Trace:'
-	else
-		grep -qE "$SPLAT" "$1"
-	fi
-}
+. ./klog.sh
 
 cleanup() {
 	cd /
@@ -57,7 +44,9 @@ for c in $cases; do
 		rc=1
 	fi
 	dmesg | tail -n +$((before + 1)) >/tmp/case.klog
-	if klog_bad /tmp/case.klog; then
+	allow=0
+	[ -f /tmp/case.allow-alloc-warnings ] && allow=1
+	if [ -n "$(klog_problems /tmp/case.klog $allow)" ]; then
 		{ echo "  FAIL: kernel log:"; dmesg | tail -n +$((before + 1)) | head -40; } >>/tmp/case.log
 		rc=1
 	fi
