@@ -1,0 +1,370 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build dmp for Debian 13's stock Rust-enabled kernel (trixie-backports'
+# linux-image-N.N.N+deb13-amd64) and prepare that kernel, as shipped, for a VM.
+#
+#   debian-stock.sh [prepare]     make the build tree (cached); print its path
+#   debian-stock.sh build [OUT]   build dmp.ko from the working tree against it;
+#                                 copy it to OUT (default: <repo>/dmp.ko); print OUT
+#   debian-stock.sh guest         print a directory with Debian's vmlinuz and
+#                                 lib/modules/RELEASE/ (the modules the tests use,
+#                                 with their dependencies, .ko, modules.dep)
+#   debian-stock.sh release       print the kernel release (e.g. 7.3.4+deb13-amd64)
+#   debian-stock.sh env CMD...    run CMD in the Debian 13 build environment
+#
+# Debian's linux-headers lack the kernel's Rust metadata (rust/*.rmeta, the
+# proc-macro crates, bindgen_parameters, scripts/target.json). This script
+# regenerates it from the same kernel's linux-source with the headers' .config
+# and Module.symvers and Debian 13's own rustc, bindgen and gcc-14 (the ones the
+# kernel was built with: checked against CONFIG_RUSTC_VERSION_TEXT and
+# CONFIG_BINDGEN_VERSION_TEXT), and adds it to a copy of the headers in the
+# cache. Modules built against that copy carry the stock vermagic and import
+# the stock kernel's Rust symbols.
+#
+# On Debian 12 everything that runs a Debian 13 tool runs in a cached trixie
+# chroot (scripts/debian-chroot.sh); on Debian 13 it runs on the host, for the
+# running kernel if it is a Rust-enabled +deb13 one, else for the newest such
+# installed kernel. Nothing is written outside $DMP_CACHE (and OUT): never to
+# /usr/src or /lib/modules.
+#
+# Cache (keyed by kernel release and package version, so a new upload redoes it):
+#   $DMP_CACHE/debian/trixie-chroot/           the Debian 13 chroot
+#   $DMP_CACHE/debian/stock/KEY/root/          Debian's headers + kbuild, unpacked;
+#       usr/src/linux-headers-RELEASE/         the build tree (KDIR), with rust/
+#   $DMP_CACHE/debian/stock/KEY/src/linux-source-X.Y/   source after modules_prepare
+#   $DMP_CACHE/debian/stock/KEY/guest/         vmlinuz, lib/modules/RELEASE/
+#   $DMP_CACHE/debian/stock/KEY/build/         the last dmp build
+#   $DMP_CACHE/debian/stock/KEY/canary/        the tree's self-test module
+#   $DMP_CACHE/debian/times.log                wall times of the slow steps
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+SUITE=trixie-backports
+IMAGE_RE='linux-image-[0-9]+\.[0-9]+\.[0-9]+\+deb13-amd64'
+# Modules the guest tests load; their dependencies are added by modprobe.
+GUEST_MODULES=(dm-mod dm-zero dm-flakey dm-delay loop null_blk configfs ext4 scsi_debug sd_mod
+	${DMP_GUEST_MODULES:-})
+
+STOCK=$DMP_CACHE/debian/stock
+CHROOT_SH=$DMP_ROOT/scripts/debian-chroot.sh
+PKG_SH=$DMP_ROOT/scripts/debian-pkg.sh
+
+is_trixie_host() { grep -qx 'VERSION_CODENAME=trixie' /etc/os-release 2>/dev/null; }
+# Run a command in the Debian 13 environment (chroot or host).
+in_env() { "$CHROOT_SH" run "$@"; }
+timed() { # NAME SECONDS
+	log "$1: $2 s"
+	echo "$(date -u +%FT%TZ) $1 $2 s" >>"$DMP_CACHE/debian/times.log"
+}
+
+# The release to build for: newest in the suite (Debian 12), or the running /
+# newest installed Rust-enabled +deb13 kernel (Debian 13); DMP_DEBIAN_RELEASE
+# overrides both.
+pick_release() {
+	local r pkg
+	if [ -n "${DMP_DEBIAN_RELEASE:-}" ]; then
+		echo "$DMP_DEBIAN_RELEASE"
+		return
+	fi
+	if is_trixie_host; then
+		rust_kernel() { grep -qx 'CONFIG_RUST=y' "/boot/config-$1" 2>/dev/null ||
+			grep -qx 'CONFIG_RUST=y' "/lib/modules/$1/config" 2>/dev/null; }
+		r=$(uname -r)
+		if [[ $r == *+deb13-amd64 ]] && rust_kernel "$r"; then
+			echo "$r"
+			return
+		fi
+		for r in $(dpkg-query -W -f='${Package}\n' 'linux-image-*+deb13-amd64' 2>/dev/null |
+			sed 's/^linux-image-//' | sort -rV); do
+			rust_kernel "$r" && { echo "$r"; return; }
+		done
+		die "no Rust-enabled Debian 13 kernel installed (apt-get install -t trixie-backports linux-image-amd64)"
+	fi
+	pkg=$("$PKG_SH" "$SUITE" --latest "$IMAGE_RE") || die "cannot read the package index of $SUITE"
+	[ -n "$pkg" ] || die "no package matching $IMAGE_RE in $SUITE"
+	echo "${pkg#linux-image-}"
+}
+
+# Download (cached) PKG of $SUITE; print the .deb's path.
+deb() { "$PKG_SH" "$SUITE" "$1" | tail -1; }
+deb_field() { dpkg-deb -f "$1" "$2"; }
+
+setup_vars() {
+	mkdir -p "$STOCK"
+	RELEASE=$(pick_release)
+	IMAGE_DEB=$(deb "linux-image-$RELEASE") || die "linux-image-$RELEASE is not in $SUITE"
+	VERSION=$(deb_field "$IMAGE_DEB" Version)
+	KEY=$RELEASE-$(echo "$VERSION" | tr '~:' '__')
+	W=$STOCK/$KEY
+	ROOT=$W/root
+	TREE=$ROOT/usr/src/linux-headers-$RELEASE
+	mkdir -p "$W"
+}
+
+# The Debian packages, as downloaded .debs, all at the image's version.
+fetch_tree_debs() {
+	local hdr dep common kbuild src_pkg
+	HDR_DEB=$(deb "linux-headers-$RELEASE") || die "linux-headers-$RELEASE is not in $SUITE"
+	dep=$(deb_field "$HDR_DEB" Depends)
+	common=$(echo "$dep" | grep -o 'linux-headers-[^ ,]*-common' | head -1)
+	kbuild=$(echo "$dep" | grep -o 'linux-kbuild-[^ ,]*' | head -1)
+	[ -n "$common" ] && [ -n "$kbuild" ] || die "linux-headers-$RELEASE: unexpected Depends: $dep"
+	COMMON_DEB=$(deb "$common")
+	KBUILD_DEB=$(deb "$kbuild")
+	# linux-source-X.Y of the same upload: the source the kernel was built from.
+	src_pkg=linux-source-$(echo "$RELEASE" | grep -oE '^[0-9]+\.[0-9]+')
+	SRC_DEB=$(deb "$src_pkg") || die "$src_pkg is not in $SUITE"
+	for hdr in "$HDR_DEB" "$COMMON_DEB" "$KBUILD_DEB" "$SRC_DEB"; do
+		[ "$(deb_field "$hdr" Version)" = "$VERSION" ] ||
+			die "$(deb_field "$hdr" Package) is at $(deb_field "$hdr" Version), the kernel at $VERSION: the suite is mid-update, try later"
+	done
+}
+
+# 1. Debian's headers, common headers and kbuild, unpacked side by side (their
+# relative symlinks stay valid), the Makefile pointed at this copy.
+unpack_headers() {
+	local f
+	[ -f "$W/.headers-done" ] && return 0
+	log "unpacking Debian's headers of $RELEASE"
+	rm -rf "$ROOT"
+	mkdir -p "$ROOT"
+	for f in "$HDR_DEB" "$COMMON_DEB" "$KBUILD_DEB"; do dpkg-deb -x "$f" "$ROOT"; done
+	[ -f "$TREE/.config" ] && [ -f "$TREE/Module.symvers" ] || die "linux-headers-$RELEASE has no .config or Module.symvers"
+	grep -qx 'CONFIG_RUST=y' "$TREE/.config" || die "$RELEASE is not built with CONFIG_RUST=y: nothing to build dmp against"
+	# The Makefile names /usr/src/...: name the cache's copy instead.
+	sed -i "s|/usr/src/|$ROOT/usr/src/|g" "$TREE/Makefile"
+	grep -q "$ROOT/usr/src/" "$TREE/Makefile" || die "unexpected $TREE/Makefile: $(tr '\n' ' ' <"$TREE/Makefile")"
+	touch "$W/.headers-done"
+}
+
+cfg() { sed -n "s/^$1=\"\{0,1\}\([^\"]*\)\"\{0,1\}\$/\1/p" "$2"; }
+
+# 2. The Rust metadata, regenerated from the kernel's source with its config.
+regenerate_rust() {
+	local src srcdir want have cc t0
+	srcdir=$W/src
+	[ -f "$W/.modules-prepare-done" ] && return 0
+	# The toolchain must be the kernel's own.
+	want=$(cfg CONFIG_RUSTC_VERSION_TEXT "$TREE/.config")
+	have=$(in_env rustc --version)
+	[ "$want" = "$have" ] || die "the kernel was built with '$want' but Debian 13's rustc is '$have': the Rust metadata would not match"
+	want=$(cfg CONFIG_BINDGEN_VERSION_TEXT "$TREE/.config")
+	have=$(in_env bindgen --version 2>/dev/null | head -1)
+	[ "$want" = "$have" ] || log "warning: the kernel's bindgen is '$want', Debian 13's is '$have'"
+	cc=$(cfg CONFIG_CC_VERSION_TEXT "$TREE/.config" | cut -d' ' -f1)
+	[ -n "$cc" ] && in_env sh -c "command -v $cc" >/dev/null || die "the kernel's C compiler '$cc' is missing in the Debian 13 environment"
+	have=$(in_env "$cc" --version | head -1)
+	[ "$have" = "$(cfg CONFIG_CC_VERSION_TEXT "$TREE/.config")" ] ||
+		log "note: the kernel was built with '$(cfg CONFIG_CC_VERSION_TEXT "$TREE/.config")', using '$have'"
+
+	log "unpacking $(deb_field "$SRC_DEB" Package) $VERSION"
+	t0=$SECONDS
+	rm -rf "$srcdir"
+	mkdir -p "$srcdir/deb"
+	dpkg-deb -x "$SRC_DEB" "$srcdir/deb"
+	src=$(ls "$srcdir"/deb/usr/src/linux-source-*.tar.* 2>/dev/null | head -1)
+	[ -n "$src" ] || die "no source tarball in $(basename "$SRC_DEB")"
+	tar -xf "$src" -C "$srcdir"
+	rm -rf "$srcdir/deb"
+	src=$(ls -d "$srcdir"/linux-source-* | head -1)
+	cp "$TREE/.config" "$TREE/Module.symvers" "$src/"
+	timed "unpack linux-source" $((SECONDS - t0))
+
+	log "regenerating the Rust metadata: make olddefconfig modules_prepare (about 5 min on 2 cores; log: $W/modules_prepare.log)"
+	t0=$SECONDS
+	in_env nice -n 10 make -C "$src" -j"$JOBS" ARCH=x86 CROSS_COMPILE=x86_64-linux-gnu- CC="$cc" \
+		olddefconfig modules_prepare >"$W/modules_prepare.log" 2>&1 ||
+		{ tail -20 "$W/modules_prepare.log" >&2; die "modules_prepare failed: see $W/modules_prepare.log"; }
+	timed "modules_prepare" $((SECONDS - t0))
+	# olddefconfig re-evaluates the toolchain; the Rust part must be unchanged.
+	diff <(grep -E '^CONFIG_(RUST|RUSTC|BINDGEN)' "$TREE/.config") <(grep -E '^CONFIG_(RUST|RUSTC|BINDGEN)' "$src/.config") >&2 ||
+		die "olddefconfig changed the kernel's Rust configuration (see above)"
+	diff -q "$TREE/include/generated/rustc_cfg" "$src/include/generated/rustc_cfg" >/dev/null ||
+		log "note: include/generated/rustc_cfg differs from the headers' one (kept Debian's)"
+	ls "$src"/rust/libkernel.rmeta "$src"/rust/libmacros.so "$src"/scripts/target.json >/dev/null ||
+		die "modules_prepare left no Rust metadata"
+	touch "$W/.modules-prepare-done"
+}
+
+# 3. The build tree: the headers + the regenerated Rust metadata.
+assemble_tree() {
+	local src srctree
+	[ -f "$W/.tree-done" ] && return 0
+	src=$(ls -d "$W"/src/linux-source-* | head -1)
+	# objtree: the headers dir; srctree: the common headers its Makefile includes.
+	srctree=$(sed -n 's/^include \(.*\)\/Makefile$/\1/p' "$TREE/Makefile")
+	[ -d "$srctree" ] || die "cannot find the srctree of $TREE"
+	rm -rf "$TREE/rust"
+	mkdir -p "$TREE/rust" "$srctree/rust"
+	cp -a "$src"/rust/*.rmeta "$src"/rust/*.so "$TREE/rust/"
+	cp -a "$src/rust/bindgen_parameters" "$TREE/rust/"
+	cp -a "$src/rust/bindgen_parameters" "$srctree/rust/"
+	# $TREE/scripts is a symlink into the kbuild package's copy.
+	cp -a "$src/scripts/target.json" "$TREE/scripts/target.json"
+	{
+		echo "release: $RELEASE"
+		echo "package version: $VERSION"
+		echo "rustc: $(in_env rustc --version)"
+		echo "bindgen: $(in_env bindgen --version 2>/dev/null | head -1)"
+		echo "rust metadata: $(cd "$TREE/rust" && ls | tr '\n' ' ')"
+	} >"$W/tree-info"
+	canary
+	touch "$W/.tree-done"
+}
+
+# A tiny Rust module built against the tree: modpost fails if any Rust symbol
+# it imports is missing from the stock Module.symvers (crate hash mismatch),
+# and its vermagic must be the stock kernel's.
+canary() {
+	local c=$W/canary vm
+	rm -rf "$c"
+	mkdir -p "$c"
+	echo 'obj-m := dmp_canary.o' >"$c/Kbuild"
+	cat >"$c/dmp_canary.rs" <<-'EOF'
+		// SPDX-License-Identifier: GPL-2.0
+		//! Self-test of a Debian stock build tree (scripts/debian-stock.sh).
+		use kernel::prelude::*;
+
+		module! {
+		    type: DmpCanary,
+		    name: "dmp_canary",
+		    authors: ["dmp"],
+		    description: "dmp: self-test of the Debian stock build tree",
+		    license: "GPL",
+		}
+
+		struct DmpCanary(KVec<u32>);
+
+		impl kernel::Module for DmpCanary {
+		    fn init(_module: &'static ThisModule) -> Result<Self> {
+		        let mut v = KVec::new();
+		        v.push(42, GFP_KERNEL)?;
+		        pr_info!("loaded ({} element)\n", v.len());
+		        Ok(DmpCanary(v))
+		    }
+		}
+
+		impl Drop for DmpCanary {
+		    fn drop(&mut self) {
+		        pr_info!("unloaded ({} element)\n", self.0.len());
+		    }
+		}
+	EOF
+	in_env nice -n 10 make -C "$TREE" M="$c" -j"$JOBS" modules >"$c/build.log" 2>&1 ||
+		{ tail -20 "$c/build.log" >&2; die "the self-test module does not build against $TREE (log: $c/build.log)"; }
+	vm=$(modinfo -F vermagic "$c/dmp_canary.ko")
+	case $vm in
+	"$RELEASE "*) ;;
+	*) die "the self-test module has vermagic '$vm', not the stock kernel's $RELEASE" ;;
+	esac
+	log "build tree ok: vermagic '$vm'"
+}
+
+prepare() {
+	"$CHROOT_SH" ensure
+	setup_vars
+	exec 9>"$W/.lock"
+	flock 9
+	if [ ! -f "$W/.tree-done" ]; then
+		fetch_tree_debs
+		unpack_headers
+		regenerate_rust
+		assemble_tree
+	fi
+}
+
+build() {
+	local out=${1:-$DMP_ROOT/dmp.ko} b t0 vm
+	prepare
+	b=$W/build
+	log "building dmp.ko against $TREE"
+	t0=$SECONDS
+	rm -rf "$b"
+	mkdir -p "$b"
+	# The working tree's files that git knows or would add (not build outputs).
+	git -C "$DMP_ROOT" ls-files -z --cached --others --exclude-standard |
+		(cd "$DMP_ROOT" && xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
+		tar -C "$DMP_ROOT" --null -T - -cf - | tar -C "$b" -xf -
+	in_env nice -n 10 make -C "$b" KDIR="$TREE" -j"$JOBS" >"$b/build.log" 2>&1 ||
+		{ tail -30 "$b/build.log" >&2; die "building dmp.ko for $RELEASE failed (log: $b/build.log)"; }
+	vm=$(modinfo -F vermagic "$b/dmp.ko")
+	[[ $vm == "$RELEASE "* ]] || die "dmp.ko has vermagic '$vm', not $RELEASE"
+	timed "dmp build" $((SECONDS - t0))
+	cp "$b/dmp.ko" "$out"
+	echo "$out"
+}
+
+# 4. Debian's kernel as shipped, for a VM: vmlinuz and the modules the tests
+# use with their dependencies (resolved by modprobe), decompressed.
+guest() {
+	local g full f m rel line n=0
+	setup_vars
+	g=$W/guest
+	if [ ! -f "$g/.done" ] || [ "$(cat "$g/.done")" != "${GUEST_MODULES[*]}" ]; then
+		exec 9>"$W/.lock"
+		flock 9
+		log "preparing Debian's $RELEASE for a VM"
+		full=$W/guest-full
+		rm -rf "$g" "$full"
+		mkdir -p "$full" "$g/lib/modules/$RELEASE"
+		for f in "linux-binary-$RELEASE" "linux-modules-$RELEASE" "linux-base-$RELEASE"; do
+			dpkg-deb -x "$(deb "$f")" "$full" || die "cannot unpack $f"
+		done
+		[ -d "$full/lib" ] || ln -s usr/lib "$full/lib"
+		cp "$full/lib/modules/$RELEASE/vmlinuz" "$g/vmlinuz"
+		depmod -b "$full" "$RELEASE" || die "depmod failed on Debian's $RELEASE modules"
+		for m in "${GUEST_MODULES[@]}"; do
+			modprobe -d "$full" -S "$RELEASE" --show-depends "$m" >"$W/deps.tmp" 2>&1 ||
+				die "no module $m in Debian's $RELEASE: $(head -1 "$W/deps.tmp")"
+			while read -r line; do
+				case $line in
+				insmod\ *)
+					f=${line#insmod }
+					f=${f%% *}
+					rel=${f#"$full"/lib/modules/"$RELEASE"/}
+					[ -f "$g/lib/modules/$RELEASE/${rel%.xz}" ] && continue
+					mkdir -p "$(dirname "$g/lib/modules/$RELEASE/$rel")"
+					case $f in
+					*.xz) xz -dc "$f" >"$g/lib/modules/$RELEASE/${rel%.xz}" ;;
+					*.zst) zstd -qdc "$f" >"$g/lib/modules/$RELEASE/${rel%.zst}" ;;
+					*) cp "$f" "$g/lib/modules/$RELEASE/$rel" ;;
+					esac
+					n=$((n + 1))
+					;;
+				esac
+			done <"$W/deps.tmp"
+		done
+		rm -f "$W/deps.tmp"
+		for f in modules.builtin modules.builtin.modinfo modules.order config; do
+			[ -f "$full/lib/modules/$RELEASE/$f" ] && cp "$full/lib/modules/$RELEASE/$f" "$g/lib/modules/$RELEASE/"
+		done
+		depmod -b "$g" "$RELEASE" || die "depmod failed on the guest's modules"
+		rm -rf "$full"
+		echo "$RELEASE" >"$g/release"
+		log "guest: vmlinuz and $n modules in $g"
+		echo "${GUEST_MODULES[*]}" >"$g/.done"
+	fi
+	echo "$g"
+}
+
+cmd=${1:-prepare}
+shift || true
+case $cmd in
+prepare | tree)
+	prepare
+	echo "$TREE"
+	;;
+build) build "$@" ;;
+guest) guest ;;
+release)
+	setup_vars
+	echo "$RELEASE"
+	;;
+env)
+	[ $# -gt 0 ] || die "usage: debian-stock.sh env CMD..."
+	"$CHROOT_SH" ensure
+	in_env "$@"
+	;;
+*) die "usage: debian-stock.sh [prepare|build [OUT]|guest|release|env CMD...]" ;;
+esac
