@@ -6,16 +6,28 @@
 # make test                 build the test kernel and run every test in a VM
 # make demo                 the demo (same as ./run.sh)
 # make bench                dmp vs dm-linear vs raw device benchmark in a VM
+# make microbench           cost of the bio-path accounting on the host CPU
 # make rustfmt-check        check formatting
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 RUSTFMT ?= rustfmt
-RUST_SOURCES := $(wildcard *.rs) $(wildcard tests/host/src/*.rs)
+RUST_SOURCES := $(wildcard *.rs dm/*.rs tests/host/src/*.rs tests/host/examples/*.rs tests/tools/*.rs)
 
 all: modules
 
-modules clean:
+modules: check-kernel
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $@
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $@
+
+# One clear line, not a compiler dump, when KDIR or the toolchain cannot work.
+check-kernel:
+	@$(CURDIR)/scripts/check-kernel.sh $(KDIR)
+
+# Host microbenchmark of the bio-path accounting (real silicon).
+microbench:
+	cd tests/host && cargo run --quiet --release --example accounting_bench
 
 test:
 	./scripts/test.sh
@@ -32,4 +44,4 @@ rustfmt:
 rustfmt-check:
 	$(RUSTFMT) --check --edition 2021 --config-path $(CURDIR)/.rustfmt.toml $(RUST_SOURCES)
 
-.PHONY: all modules clean test demo bench rustfmt rustfmt-check
+.PHONY: all modules clean check-kernel microbench test demo bench rustfmt rustfmt-check

@@ -4,7 +4,10 @@
  * device-mapper target API, which the kernel's own `bindings` crate lacks.
  */
 #include <linux/bio.h>
+#include <linux/cpumask.h>
 #include <linux/device-mapper.h>
+#include <linux/percpu.h>
+#include <linux/timekeeping.h>
 
 /*
  * Macros bindgen cannot evaluate (they cast with __force), made constants it

@@ -6,12 +6,22 @@
 //! Table line: `<start> <length> dmp <device> [<offset>]`.
 //!
 //! - Per target: `dmsetup status` shows read, write and other requests,
-//!   bytes and errors; `dmsetup message NAME 0 reset` zeroes them.
+//!   bytes and errors; `dmsetup message NAME 0 reset` zeroes them;
+//!   `dmsetup message NAME 0 stats [clear]` prints per-kind latency and size
+//!   distributions (and starts a new interval).
 //! - Module-wide: `/sys/module/dmp/stat/volumes` shows reads and writes of
 //!   every dmp target since load or the last reset (`echo > volumes`).
+//! - A target that replaces a dmp target at the same start sector of the same
+//!   mapped device (`dmsetup reload` + `resume`) continues its counters.
 
 use core::fmt::Write;
-use kernel::{c_str, ffi::c_int, prelude::*};
+use kernel::{
+    c_str,
+    ffi::c_int,
+    new_mutex,
+    prelude::*,
+    sync::{Arc, Mutex},
+};
 
 mod dm;
 mod dmp_args;
@@ -19,63 +29,130 @@ mod dmp_stats;
 mod dmp_sysfs;
 
 use dm::{
-    Args, Bio, BlkStatus, CtrError, DeviceVisitor, DmDev, DmTarget, MapResult, ReqOp, StatusType,
+    Args, Bio, BlkStatus, CtrError, DeviceVisitor, DmDev, DmTarget, MapResult, ReqOp, SliceWriter,
+    StatusType,
 };
 use dmp_args::Message;
-use dmp_stats::{DeviceStatus, IoKind, IoStats, SliceWriter, Volumes};
+use dmp_stats::{
+    Counters, DeviceStatus, IoKind, StatsText, TargetStats, VolumeStats, Volumes, TARGET_COUNTERS,
+    VOLUME_COUNTERS,
+};
 
 module! {
     type: DmpModule,
     name: "dmp",
-    author: "dmp developers",
     description: "device-mapper proxy: remaps to one device and counts its I/O",
     license: "GPL",
 }
 
-/// The module version. The 6.12 `module!` macro has no `version` key, so the
-/// `.modinfo` entry is written here, as `MODULE_VERSION()` does in C.
+/// The module version and author. The 6.12 `module!` macro has no `version`
+/// key, and its `author` key became `authors` in 6.14, so both `.modinfo`
+/// entries are written here, as `MODULE_VERSION()` and `MODULE_AUTHOR()` do
+/// in C.
 #[cfg(MODULE)]
 #[link_section = ".modinfo"]
 #[used]
-static MODINFO_VERSION: [u8; 14] = *b"version=1.0.0\0";
+static MODINFO_VERSION: [u8; 14] = *b"version=1.1.0\0";
+#[cfg(MODULE)]
+#[link_section = ".modinfo"]
+#[used]
+static MODINFO_AUTHOR: [u8; 22] = *b"author=dmp developers\0";
 
-/// Reads and writes of all dmp targets since load or the last reset.
-static VOLUMES: IoStats = IoStats::new();
+/// dmp's counters on per-CPU memory.
+struct Cpu<const N: usize>(dm::PerCpu<N>);
+
+impl<const N: usize> Counters for Cpu<N> {
+    #[inline(always)]
+    fn add(&self, i: usize, v: u64) {
+        self.0.add(i, v)
+    }
+    #[inline(always)]
+    fn max(&self, i: usize, v: u64) {
+        self.0.max(i, v)
+    }
+    fn sum(&self, i: usize) -> u64 {
+        self.0.sum(i)
+    }
+    fn max_of(&self, i: usize, clear: bool) -> u64 {
+        self.0.max_of(i, clear)
+    }
+}
+
+type Stats = TargetStats<Cpu<TARGET_COUNTERS>>;
+
+/// A live target's counters, found by the target that replaces it.
+struct Live {
+    /// `DmTarget::device_id()` of the target.
+    device: usize,
+    /// The target's start sector in the mapped device.
+    begin: u64,
+    /// The target that holds this entry.
+    owner: usize,
+    stats: Arc<Stats>,
+}
+
+/// What the module shares between its targets and its sysfs file.
+#[pin_data]
+struct Shared {
+    /// Reads and writes of all dmp targets since load or the last reset.
+    volumes: VolumeStats<Cpu<VOLUME_COUNTERS>>,
+    /// The counters of every live target (free slots are `None`).
+    #[pin]
+    live: Mutex<KVec<Option<Live>>>,
+}
+
+static SHARED: dm::Global<Shared> = dm::Global::new();
 
 struct DmpModule {
-    // Dropped in this order: no new target, then no `volumes` file.
+    // Dropped in this order: no new target, no `volumes` file, then the
+    // shared state they use.
     _target: dm::Registration<Dmp>,
-    _stat: dmp_sysfs::StatDir,
+    _stat: dm::KobjDir,
+    _shared: dm::GlobalGuard<Shared>,
 }
 
 impl kernel::Module for DmpModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let stat = dmp_sysfs::StatDir::new(module).inspect_err(|e| {
+        let volumes = VolumeStats::new(Cpu(dm::PerCpu::new()?));
+        let shared = KBox::pin_init(
+            pin_init!(Shared {
+                volumes,
+                live <- new_mutex!(KVec::new()),
+            }),
+            GFP_KERNEL,
+        )?;
+        let shared = SHARED.set(shared)?;
+        let stat = dmp_sysfs::create(module).inspect_err(|e| {
             pr_err!("creating /sys/module/dmp/stat failed: {}\n", e.to_errno());
         })?;
         // The target goes last: once registered, devices can use it (and hold
-        // the module), so nothing may fail after it. If it fails, `stat` is
-        // dropped and so removed.
+        // the module), so nothing may fail after it.
         let target = dm::Registration::new(module).inspect_err(|e| {
             pr_err!("registering the target failed: {}\n", e.to_errno());
         })?;
         Ok(Self {
             _target: target,
             _stat: stat,
+            _shared: shared,
         })
     }
+}
+
+fn shared() -> &'static Shared {
+    // Set before anything that calls this can run (see `DmpModule::init`).
+    SHARED.get().expect("dmp: module state used before init")
 }
 
 /// Writes the text of `volumes`.
 pub(crate) fn volumes_show(out: &mut SliceWriter<'_>) {
     // A page always holds the text; a cut one would still be safe.
-    let _ = write!(out, "{}", Volumes(&VOLUMES.snapshot()));
+    let _ = write!(out, "{}", Volumes(&shared().volumes.snapshot()));
 }
 
 /// Handles a write to `volumes`: a reset, or `EINVAL`.
 pub(crate) fn volumes_store(input: &[u8]) -> Result {
     if dmp_args::is_volumes_reset(input) {
-        VOLUMES.reset();
+        shared().volumes.reset();
         Ok(())
     } else {
         Err(EINVAL)
@@ -84,9 +161,11 @@ pub(crate) fn volumes_store(input: &[u8]) -> Result {
 
 /// One dmp target: its device, where on it the target starts, its counters.
 struct Dmp {
-    stats: IoStats,
+    stats: Arc<Stats>,
     dev: DmDev,
     offset: u64,
+    /// Identity of this target in the `live` list.
+    id: usize,
 }
 
 impl Dmp {
@@ -97,19 +176,61 @@ impl Dmp {
         let kind = match bio.op() {
             ReqOp::Read => IoKind::Read,
             ReqOp::Write if size != 0 => IoKind::Write,
+            ReqOp::ZoneAppend => IoKind::Write,
             _ => IoKind::Other,
         };
         (kind, size)
+    }
+
+    /// The counters for a new target at `begin` of mapped device `device`:
+    /// those of the live dmp target it replaces there, if any, else new ones.
+    /// Either way the new target is listed as live under `id`.
+    fn stats_for(device: usize, begin: u64, id: usize) -> Result<Arc<Stats>> {
+        let mut live = shared().live.lock();
+        let found = live
+            .iter()
+            .flatten()
+            .find(|l| l.device == device && l.begin == begin)
+            .map(|l| l.stats.clone());
+        let stats = match found {
+            Some(s) => s,
+            None => Arc::new(TargetStats::new(Cpu(dm::PerCpu::new()?)), GFP_KERNEL)?,
+        };
+        let entry = Live {
+            device,
+            begin,
+            owner: id,
+            stats: stats.clone(),
+        };
+        match live.iter_mut().find(|slot| slot.is_none()) {
+            Some(slot) => *slot = Some(entry),
+            None => live.push(Some(entry), GFP_KERNEL)?,
+        }
+        Ok(stats)
+    }
+}
+
+impl Drop for Dmp {
+    fn drop(&mut self) {
+        let mut live = shared().live.lock();
+        if let Some(slot) = live
+            .iter_mut()
+            .find(|slot| slot.as_ref().is_some_and(|l| l.owner == self.id))
+        {
+            *slot = None;
+        }
     }
 }
 
 impl dm::Target for Dmp {
     const NAME: &'static CStr = c_str!("dmp");
-    const VERSION: [u32; 3] = [1, 0, 0];
-    // As dm-linear, but for zoned devices (dmp has no `report_zones`).
-    const FEATURES: u64 = (dm::bindings::DM_TARGET_PASSES_INTEGRITY
-        | dm::bindings::DM_TARGET_NOWAIT
-        | dm::bindings::DM_TARGET_PASSES_CRYPTO) as u64;
+    const VERSION: [u32; 3] = [1, 1, 0];
+    // As dm-linear.
+    const FEATURES: u64 = dm::features::PASSES_INTEGRITY
+        | dm::features::NOWAIT
+        | dm::features::ZONED_HM
+        | dm::features::PASSES_CRYPTO
+        | dm::features::ATOMIC_WRITES;
 
     fn new(ti: &mut DmTarget, args: &Args<'_>) -> core::result::Result<Self, CtrError> {
         let (Some(path), 1..=2) = (args.get(0), args.len()) else {
@@ -143,20 +264,26 @@ impl dm::Target for Dmp {
         // Unlike dm-linear, `flush_bypasses_map` stays off: empty flushes
         // must reach `map` to be counted.
         ti.set_dataless_bios(1, 1, 1, 1);
+        // The target's address identifies it in the `live` list until it is
+        // dropped.
+        let id = core::ptr::from_ref(ti) as usize;
+        let stats = Self::stats_for(ti.device_id(), ti.begin(), id)
+            .map_err(|e| CtrError::new(e, c_str!("Cannot allocate counters")))?;
         Ok(Self {
-            stats: IoStats::new(),
+            stats,
             dev,
             offset,
+            id,
         })
     }
 
     #[inline]
     fn map(&self, ti: &DmTarget, bio: &mut Bio) -> MapResult {
         let (kind, size) = Self::kind_of(bio);
-        let cpu = dm::cpu_hint();
-        self.stats.account(cpu, kind, size);
-        if kind != IoKind::Other {
-            VOLUMES.account(cpu, kind, size);
+        *bio.data() = dm::now_ns();
+        self.stats.map(kind, size);
+        if let Some(s) = SHARED.get() {
+            s.volumes.map(kind, size);
         }
         let sector = self.offset.wrapping_add(ti.offset_of(bio.sector()));
         bio.remap(&self.dev, sector);
@@ -164,25 +291,22 @@ impl dm::Target for Dmp {
     }
 
     #[inline]
-    fn end_io(&self, bio: &Bio, status: BlkStatus) {
-        if !status.is_err() {
-            return;
-        }
-        let cpu = dm::cpu_hint();
+    fn end_io(&self, bio: &mut Bio, status: BlkStatus) {
+        let (kind, size) = Self::kind_of(bio);
         if status.is_wouldblock() && bio.is_nowait() {
             // A REQ_NOWAIT bio that would have had to wait (no tag, or a
             // split needed below) never reached the device: its submitter
             // (io_uring, aio) sends it again without REQ_NOWAIT, and that is
             // the request that counts. Such a bio ends untouched, so its op
             // and size are those `map` counted.
-            let (kind, size) = Self::kind_of(bio);
-            self.stats.unaccount(cpu, kind, size);
-            if kind != IoKind::Other {
-                VOLUMES.unaccount(cpu, kind, size);
+            self.stats.take_back(kind, size);
+            if let Some(s) = SHARED.get() {
+                s.volumes.take_back(kind, size);
             }
             return;
         }
-        self.stats.account_error(cpu);
+        let lat = dm::now_ns().saturating_sub(*bio.data());
+        self.stats.complete(kind, lat, status.is_err());
     }
 
     fn status(
@@ -192,7 +316,7 @@ impl dm::Target for Dmp {
         out: &mut SliceWriter<'_>,
     ) -> core::fmt::Result {
         match kind {
-            StatusType::Info => write!(out, "{}", DeviceStatus(&self.stats.snapshot())),
+            StatusType::Info => write!(out, "{}", DeviceStatus(&self.stats.status())),
             StatusType::Table => write!(out, "{} {}", self.dev.name(), self.offset),
             StatusType::Ima => {
                 let [a, b, c] = Self::VERSION;
@@ -206,11 +330,22 @@ impl dm::Target for Dmp {
         }
     }
 
-    fn message(&self, args: &Args<'_>) -> Result {
+    fn message(&self, args: &Args<'_>, out: &mut SliceWriter<'_>) -> Result<bool> {
         match dmp_args::parse_message(args.iter()) {
             Ok(Message::Reset) => {
                 self.stats.reset();
-                Ok(())
+                Ok(false)
+            }
+            Ok(Message::Stats { clear }) => {
+                let detail = self.stats.detail(clear);
+                // A text cut short is never shown: device-mapper asks again
+                // with a larger buffer. What a cut `clear` took is given back
+                // to the next interval, so nothing is lost.
+                let _ = write!(out, "{}", StatsText(&detail));
+                if clear && out.is_cut() {
+                    self.stats.give_back(&detail);
+                }
+                Ok(true)
             }
             Err(why) => {
                 pr_err!("message refused: {}\n", why);
@@ -223,10 +358,7 @@ impl dm::Target for Dmp {
         visitor.visit(&self.dev, self.offset, ti.len())
     }
 
-    fn ioctl_device(&self, ti: &DmTarget) -> (&DmDev, bool) {
-        (
-            &self.dev,
-            self.offset == 0 && ti.len() == self.dev.nr_sectors(),
-        )
+    fn device(&self) -> (&DmDev, u64) {
+        (&self.dev, self.offset)
     }
 }

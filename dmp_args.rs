@@ -29,6 +29,12 @@ pub(crate) fn is_volumes_reset(buf: &[u8]) -> bool {
 pub(crate) enum Message {
     /// `reset`: zero this target's counters.
     Reset,
+    /// `stats`: print the distributions; `stats clear`: print them and start
+    /// a new interval.
+    Stats {
+        /// Whether to start a new interval.
+        clear: bool,
+    },
 }
 
 /// Parses a target message from its words; the error says why it is refused.
@@ -39,6 +45,12 @@ pub(crate) fn parse_message<'a>(
         (0, _) => Err("empty message"),
         (1, Some(b"reset")) => Ok(Message::Reset),
         (_, Some(b"reset")) => Err("'reset' takes no arguments"),
-        _ => Err("unknown message (the only message is 'reset')"),
+        (1, Some(b"stats")) => Ok(Message::Stats { clear: false }),
+        (2, Some(b"stats")) => match words.next() {
+            Some(b"clear") => Ok(Message::Stats { clear: true }),
+            _ => Err("'stats' takes only 'clear'"),
+        },
+        (_, Some(b"stats")) => Err("'stats' takes only 'clear'"),
+        _ => Err("unknown message (messages: 'reset', 'stats', 'stats clear')"),
     }
 }

@@ -1,185 +1,448 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! I/O counters of dmp and the text they are shown as.
+//! I/O counters of dmp and the texts they are shown as.
 //!
-//! Free of kernel types: the module uses it, and `tests/host` unit-tests it
-//! with `cargo test` on the build machine.
+//! Free of kernel types: the module uses it, and `tests/host` unit-tests and
+//! benchmarks it with `cargo test` on the build machine.
 //!
 //! # Design
 //!
-//! Every bio bumps a few counters, on every CPU at once, so the counters must
-//! be exact without a lock and cheap on the hot path. One set of shared atomics
-//! would be exact but would bounce one cache line between all CPUs at every
-//! bio. [`IoStats`] therefore keeps [`SHARDS`] copies of the counters, each in
-//! its own cache line, and a bio updates the copy of the CPU it is mapped on
-//! (any copy would do for exactness: the CPU only picks an uncontended one).
-//! Readers add the copies up; they are rare (`cat`, `dmsetup status`).
+//! Every bio bumps a few counters, on every CPU at once. The bio path takes no
+//! lock, uses no locked (atomic read-modify-write) instruction and writes no
+//! cache line another CPU writes: each CPU has its own copy of every counter
+//! ([`Counters`], per-CPU memory in the kernel) and adds to it the way the
+//! block layer's disk statistics do (`this_cpu_add()`: one unlocked `add`,
+//! safe against preemption and interrupts). Readers, which are rare (`cat`,
+//! `dmsetup status`, `dmsetup message`), add the copies up.
+//!
+//! Nobody ever writes another CPU's counter, so a reset cannot zero them.
+//! Instead each view keeps a *baseline*: the sums it last reset at. A view's
+//! figure is the sum now minus its baseline, and resetting a view moves its
+//! baseline to the sums it read, with a compare-and-swap per counter, so two
+//! readers that reset at once never both (or neither) count a request: the
+//! intervals a reader prints add up exactly to the total.
 
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
-
-/// Number of counter copies of one [`IoStats`]; a power of two. CPUs beyond
-/// it share copies (CPU `n` uses copy `n % SHARDS`), which stays exact.
-pub(crate) const SHARDS: usize = 16;
 
 /// What a bio counts as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum IoKind {
     /// A `REQ_OP_READ` bio.
     Read,
-    /// A `REQ_OP_WRITE` bio carrying data.
+    /// A `REQ_OP_WRITE` bio carrying data, or a zone append.
     Write,
-    /// Anything else: empty flush, discard, write-zeroes, secure erase.
+    /// Anything else: empty flush, discard, write-zeroes, secure erase, zone
+    /// management.
     Other,
 }
 
-/// One cache line of counters.
-#[repr(C, align(64))]
-struct Shard {
-    read_reqs: AtomicU64,
-    read_bytes: AtomicU64,
-    write_reqs: AtomicU64,
-    write_bytes: AtomicU64,
-    other_reqs: AtomicU64,
-    errors: AtomicU64,
-}
+impl IoKind {
+    /// All kinds, in the order they are shown.
+    pub(crate) const ALL: [IoKind; 3] = [IoKind::Read, IoKind::Write, IoKind::Other];
 
-impl Shard {
-    #[allow(clippy::declare_interior_mutable_const)]
-    const ZERO: Shard = Shard {
-        read_reqs: AtomicU64::new(0),
-        read_bytes: AtomicU64::new(0),
-        write_reqs: AtomicU64::new(0),
-        write_bytes: AtomicU64::new(0),
-        other_reqs: AtomicU64::new(0),
-        errors: AtomicU64::new(0),
-    };
-
-    fn counters(&self) -> [&AtomicU64; 6] {
-        [
-            &self.read_reqs,
-            &self.read_bytes,
-            &self.write_reqs,
-            &self.write_bytes,
-            &self.other_reqs,
-            &self.errors,
-        ]
-    }
-}
-
-/// The counters of one target, or of the whole module.
-pub(crate) struct IoStats {
-    shards: [Shard; SHARDS],
-}
-
-impl Default for IoStats {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl IoStats {
-    /// All counters at zero.
-    pub(crate) const fn new() -> Self {
-        Self {
-            shards: [Shard::ZERO; SHARDS],
+    fn index(self) -> usize {
+        match self {
+            IoKind::Read => 0,
+            IoKind::Write => 1,
+            IoKind::Other => 2,
         }
     }
 
-    #[inline(always)]
-    fn shard(&self, cpu: usize) -> &Shard {
-        &self.shards[cpu % SHARDS]
-    }
-
-    /// The request counter of `kind` in the copy of CPU `cpu`, and its byte
-    /// counter (`Other` has none).
-    #[inline(always)]
-    fn counters_of(&self, cpu: usize, kind: IoKind) -> (&AtomicU64, Option<&AtomicU64>) {
-        let s = self.shard(cpu);
-        match kind {
-            IoKind::Read => (&s.read_reqs, Some(&s.read_bytes)),
-            IoKind::Write => (&s.write_reqs, Some(&s.write_bytes)),
-            IoKind::Other => (&s.other_reqs, None),
+    /// The name used in the texts.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            IoKind::Read => "read",
+            IoKind::Write => "write",
+            IoKind::Other => "other",
         }
     }
+}
 
-    /// Adds `reqs` and `bytes` (wrapping: a negative amount is its two's
-    /// complement) to the counters of `kind` in the copy of CPU `cpu`.
-    #[inline(always)]
-    fn add(&self, cpu: usize, kind: IoKind, reqs: u64, bytes: u64) {
-        let (r, b) = self.counters_of(cpu, kind);
-        r.fetch_add(reqs, Relaxed);
-        if let Some(b) = b {
-            b.fetch_add(bytes, Relaxed);
-        }
+/// Latency histogram buckets: `[0, 2^10)` ns (below 1 µs), then
+/// `[2^k, 2^(k+1))` for k = 10..=33, then `[2^34, ∞)` ns (above 17 s).
+pub(crate) const LAT_BUCKETS: usize = 26;
+/// log2 of the upper bound of the first latency bucket.
+const LAT_FIRST_SHIFT: u32 = 10;
+/// Size histogram buckets: `[0, 512)` bytes, then `[2^k, 2^(k+1))` for
+/// k = 9..=19, then `[1 MiB, ∞)`.
+pub(crate) const SIZE_BUCKETS: usize = 13;
+/// log2 of the upper bound of the first size bucket.
+const SIZE_FIRST_SHIFT: u32 = 9;
+
+/// Lower bound of latency bucket `i`, in ns.
+pub(crate) fn lat_lower(i: usize) -> u64 {
+    if i == 0 {
+        0
+    } else {
+        1 << (LAT_FIRST_SHIFT as usize + i - 1)
+    }
+}
+
+/// Lower bound of size bucket `i`, in bytes.
+pub(crate) fn size_lower(i: usize) -> u64 {
+    if i == 0 {
+        0
+    } else {
+        1 << (SIZE_FIRST_SHIFT as usize + i - 1)
+    }
+}
+
+/// The power-of-two bucket of `v`, of `n` buckets whose first ends at
+/// `2^first_shift`: the position of its highest set bit, shifted and clamped.
+#[inline(always)]
+fn bucket(v: u64, first_shift: u32, n: usize) -> usize {
+    let bits = 64 - v.leading_zeros(); // 0 for 0, k+1 for [2^k, 2^(k+1))
+    let i = bits.saturating_sub(first_shift) as usize;
+    if i < n {
+        i
+    } else {
+        n - 1
+    }
+}
+
+/// The latency bucket of `ns`.
+#[inline(always)]
+pub(crate) fn lat_bucket(ns: u64) -> usize {
+    bucket(ns, LAT_FIRST_SHIFT, LAT_BUCKETS)
+}
+
+/// The size bucket of `bytes`.
+#[inline(always)]
+pub(crate) fn size_bucket(bytes: u32) -> usize {
+    bucket(u64::from(bytes), SIZE_FIRST_SHIFT, SIZE_BUCKETS)
+}
+
+// Where each counter of a target lives: per kind, requests, bytes, errors,
+// the sum of latencies and the two histograms; then the largest latency of
+// each kind (a maximum, not a sum).
+const REQS: usize = 0;
+const BYTES: usize = 1;
+const ERRORS: usize = 2;
+const LAT_SUM: usize = 3;
+const LAT: usize = 4;
+const SIZE: usize = LAT + LAT_BUCKETS;
+const PER_KIND: usize = SIZE + SIZE_BUCKETS;
+const SUMS: usize = 3 * PER_KIND;
+const MAX_LAT: usize = SUMS;
+/// Number of counters of a target.
+pub(crate) const TARGET_COUNTERS: usize = SUMS + 3;
+
+#[inline(always)]
+const fn at(kind: usize, field: usize) -> usize {
+    kind * PER_KIND + field
+}
+
+/// Per-CPU counters: the storage under [`TargetStats`] and [`VolumeStats`].
+///
+/// The kernel implements it on per-CPU memory; the host tests on arrays.
+pub(crate) trait Counters {
+    /// Adds `v` (wrapping) to counter `i` of the running CPU.
+    fn add(&self, i: usize, v: u64);
+    /// Raises counter `i` of the running CPU to `v` if it is below.
+    fn max(&self, i: usize, v: u64);
+    /// The wrapping sum of counter `i` over all CPUs.
+    fn sum(&self, i: usize) -> u64;
+    /// The largest value of counter `i` over all CPUs; with `clear`, each
+    /// CPU's value is swapped for 0 atomically.
+    fn max_of(&self, i: usize, clear: bool) -> u64;
+}
+
+/// The figures of one kind of I/O at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct KindStats {
+    /// Requests mapped.
+    pub(crate) reqs: u64,
+    /// Bytes of those requests.
+    pub(crate) bytes: u64,
+    /// Requests that completed with an error.
+    pub(crate) errors: u64,
+    /// Requests mapped and not yet completed (not an interval figure).
+    pub(crate) in_flight: u64,
+    /// Sum of the latencies of the completed requests, ns.
+    pub(crate) lat_sum_ns: u64,
+    /// Largest latency, ns.
+    pub(crate) max_lat_ns: u64,
+    /// Completed requests by latency bucket.
+    pub(crate) lat: [u64; LAT_BUCKETS],
+    /// Mapped requests by size bucket.
+    pub(crate) size: [u64; SIZE_BUCKETS],
+}
+
+/// All figures of a target at one moment, by kind (see [`IoKind::ALL`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Detail(pub(crate) [KindStats; 3]);
+
+impl Detail {
+    /// The figures of `kind`.
+    pub(crate) fn kind(&self, kind: IoKind) -> &KindStats {
+        &self.0[kind.index()]
     }
 
-    /// Counts one request of `kind` and `bytes` bytes, made on CPU `cpu`.
-    #[inline]
-    pub(crate) fn account(&self, cpu: usize, kind: IoKind, bytes: u32) {
-        self.add(cpu, kind, 1, u64::from(bytes));
-    }
-
-    /// Takes back a request [`account`](Self::account) counted, made on any
-    /// CPU. Until a concurrent reset and this meet, a sum may be below zero:
-    /// [`snapshot`](Self::snapshot) shows 0 then.
-    #[inline]
-    pub(crate) fn unaccount(&self, cpu: usize, kind: IoKind, bytes: u32) {
-        self.add(
-            cpu,
-            kind,
-            1u64.wrapping_neg(),
-            u64::from(bytes).wrapping_neg(),
-        );
-    }
-
-    /// Counts one request that completed with an error.
-    #[inline]
-    pub(crate) fn account_error(&self, cpu: usize) {
-        self.shard(cpu).errors.fetch_add(1, Relaxed);
-    }
-
-    /// The sums of all copies. Concurrent updates land either in this
-    /// snapshot or in the next one: none is lost.
+    /// The `dmsetup status` figures.
     pub(crate) fn snapshot(&self) -> Snapshot {
-        let mut sum = [0u64; 6];
-        for shard in &self.shards {
-            for (acc, c) in sum.iter_mut().zip(shard.counters()) {
-                // Copies may wrap below zero one by one (`unaccount` on
-                // another CPU than `account`); their sum is right.
-                *acc = acc.wrapping_add(c.load(Relaxed));
-            }
-        }
-        // A sum below zero is a take-back that met a reset: show 0. Real
-        // counts never reach 2^63.
-        for acc in &mut sum {
-            if (*acc as i64) < 0 {
-                *acc = 0;
-            }
-        }
-        let [read_reqs, read_bytes, write_reqs, write_bytes, other_reqs, errors] = sum;
+        let [r, w, o] = &self.0;
         Snapshot {
-            read_reqs,
-            read_bytes,
-            write_reqs,
-            write_bytes,
-            other_reqs,
-            errors,
-        }
-    }
-
-    /// Sets every counter to zero. Each counter is zeroed atomically, so an
-    /// update racing with the reset is either wiped or kept whole.
-    pub(crate) fn reset(&self) {
-        for shard in &self.shards {
-            for c in shard.counters() {
-                c.store(0, Relaxed);
-            }
+            read_reqs: r.reqs,
+            read_bytes: r.bytes,
+            write_reqs: w.reqs,
+            write_bytes: w.bytes,
+            other_reqs: o.reqs,
+            errors: r.errors.wrapping_add(w.errors).wrapping_add(o.errors),
         }
     }
 }
 
-/// Counter values at one moment.
+/// The baselines of one view of a target's counters.
+struct Baseline([AtomicU64; SUMS]);
+
+impl Baseline {
+    #[allow(clippy::declare_interior_mutable_const)]
+    const ZERO: AtomicU64 = AtomicU64::new(0);
+
+    const fn new() -> Self {
+        Self([Self::ZERO; SUMS])
+    }
+
+    /// The figure of counter `i` of `c` in this view; with `clear`, starts a
+    /// new interval there. Each counter is taken atomically: a concurrent
+    /// update is in this interval or in the next, never both or neither.
+    fn take<C: Counters>(&self, c: &C, i: usize, clear: bool) -> u64 {
+        let base = &self.0[i];
+        loop {
+            let b = base.load(Relaxed);
+            let now = c.sum(i);
+            let delta = now.wrapping_sub(b);
+            // Below zero only while a request taken back (see
+            // `TargetStats::take_back`) is still counted in the baseline:
+            // show 0 and leave the baseline, later requests pay it back.
+            if (delta as i64) < 0 {
+                return 0;
+            }
+            if !clear || base.compare_exchange(b, now, Relaxed, Relaxed).is_ok() {
+                return delta;
+            }
+        }
+    }
+
+    /// Gives `delta` back to the view: it is counted again in the next
+    /// interval (used when a cleared interval could not be shown).
+    fn give_back(&self, i: usize, delta: u64) {
+        self.0[i].fetch_sub(delta, Relaxed);
+    }
+}
+
+/// The counters of one target: bio-path updates and the two views users
+/// read, `dmsetup status` (zeroed by `reset`) and `dmsetup message ... stats`
+/// (zeroed by `reset` and by `stats clear`).
+pub(crate) struct TargetStats<C> {
+    counters: C,
+    status: Baseline,
+    detail: Baseline,
+}
+
+impl<C: Counters> TargetStats<C> {
+    /// Counts from zero in `counters` (all zero).
+    pub(crate) const fn new(counters: C) -> Self {
+        Self {
+            counters,
+            status: Baseline::new(),
+            detail: Baseline::new(),
+        }
+    }
+
+    /// Counts a request of `kind` and `bytes` bytes being mapped.
+    #[inline(always)]
+    pub(crate) fn map(&self, kind: IoKind, bytes: u32) {
+        let k = kind.index();
+        self.counters.add(at(k, REQS), 1);
+        self.counters.add(at(k, BYTES), u64::from(bytes));
+        self.counters.add(at(k, SIZE + size_bucket(bytes)), 1);
+    }
+
+    /// Counts the completion of a request [`map`](Self::map) counted, after
+    /// `lat_ns`.
+    #[inline(always)]
+    pub(crate) fn complete(&self, kind: IoKind, lat_ns: u64, failed: bool) {
+        let k = kind.index();
+        self.counters.add(at(k, LAT + lat_bucket(lat_ns)), 1);
+        self.counters.add(at(k, LAT_SUM), lat_ns);
+        if failed {
+            self.counters.add(at(k, ERRORS), 1);
+        }
+        self.counters.max(MAX_LAT + k, lat_ns);
+    }
+
+    /// Takes back a request [`map`](Self::map) counted that never reached the
+    /// device (it is sent again and counted then), instead of completing it.
+    #[inline(always)]
+    pub(crate) fn take_back(&self, kind: IoKind, bytes: u32) {
+        let k = kind.index();
+        let minus_one = 1u64.wrapping_neg();
+        self.counters.add(at(k, REQS), minus_one);
+        self.counters
+            .add(at(k, BYTES), u64::from(bytes).wrapping_neg());
+        self.counters
+            .add(at(k, SIZE + size_bucket(bytes)), minus_one);
+    }
+
+    fn read(&self, view: &Baseline, clear: bool) -> Detail {
+        let mut d = Detail::default();
+        for (k, s) in d.0.iter_mut().enumerate() {
+            s.reqs = view.take(&self.counters, at(k, REQS), clear);
+            s.bytes = view.take(&self.counters, at(k, BYTES), clear);
+            s.errors = view.take(&self.counters, at(k, ERRORS), clear);
+            s.lat_sum_ns = view.take(&self.counters, at(k, LAT_SUM), clear);
+            for (b, v) in s.lat.iter_mut().enumerate() {
+                *v = view.take(&self.counters, at(k, LAT + b), clear);
+            }
+            for (b, v) in s.size.iter_mut().enumerate() {
+                *v = view.take(&self.counters, at(k, SIZE + b), clear);
+            }
+            s.max_lat_ns = self.counters.max_of(MAX_LAT + k, clear);
+            // In flight: mapped and not completed, whatever the views.
+            let completed = (0..LAT_BUCKETS).fold(0u64, |acc, b| {
+                acc.wrapping_add(self.counters.sum(at(k, LAT + b)))
+            });
+            let mapped = self.counters.sum(at(k, REQS));
+            s.in_flight = mapped.wrapping_sub(completed);
+            if (s.in_flight as i64) < 0 {
+                s.in_flight = 0;
+            }
+        }
+        d
+    }
+
+    /// The `dmsetup status` figures.
+    pub(crate) fn status(&self) -> Snapshot {
+        self.read(&self.status, false).snapshot()
+    }
+
+    /// The `stats` figures; with `clear`, a new interval starts.
+    pub(crate) fn detail(&self, clear: bool) -> Detail {
+        self.read(&self.detail, clear)
+    }
+
+    /// Undoes the `clear` of a [`detail`](Self::detail) whose figures could
+    /// not be shown: they are counted in the next interval. (The largest
+    /// latency is not given back.)
+    pub(crate) fn give_back(&self, d: &Detail) {
+        for (k, s) in d.0.iter().enumerate() {
+            self.detail.give_back(at(k, REQS), s.reqs);
+            self.detail.give_back(at(k, BYTES), s.bytes);
+            self.detail.give_back(at(k, ERRORS), s.errors);
+            self.detail.give_back(at(k, LAT_SUM), s.lat_sum_ns);
+            for (b, &v) in s.lat.iter().enumerate() {
+                self.detail.give_back(at(k, LAT + b), v);
+            }
+            for (b, &v) in s.size.iter().enumerate() {
+                self.detail.give_back(at(k, SIZE + b), v);
+            }
+        }
+    }
+
+    /// Zeroes both views (`dmsetup message ... reset`).
+    pub(crate) fn reset(&self) {
+        for i in 0..SUMS {
+            self.status.take(&self.counters, i, true);
+            self.detail.take(&self.counters, i, true);
+        }
+        for k in 0..3 {
+            self.counters.max_of(MAX_LAT + k, true);
+        }
+    }
+}
+
+// The module-wide counters: reads and writes, requests and bytes.
+const V_READ_REQS: usize = 0;
+const V_READ_BYTES: usize = 1;
+const V_WRITE_REQS: usize = 2;
+const V_WRITE_BYTES: usize = 3;
+/// Number of module-wide counters.
+pub(crate) const VOLUME_COUNTERS: usize = 4;
+
+/// The baselines of `volumes`.
+struct VolumeBaseline([AtomicU64; VOLUME_COUNTERS]);
+
+/// Reads and writes of every dmp target since load or the last reset.
+pub(crate) struct VolumeStats<C> {
+    counters: C,
+    base: VolumeBaseline,
+}
+
+impl<C: Counters> VolumeStats<C> {
+    /// Counts from zero in `counters` (all zero).
+    pub(crate) const fn new(counters: C) -> Self {
+        #[allow(clippy::declare_interior_mutable_const)]
+        const ZERO: AtomicU64 = AtomicU64::new(0);
+        Self {
+            counters,
+            base: VolumeBaseline([ZERO; VOLUME_COUNTERS]),
+        }
+    }
+
+    fn at(kind: IoKind) -> Option<(usize, usize)> {
+        match kind {
+            IoKind::Read => Some((V_READ_REQS, V_READ_BYTES)),
+            IoKind::Write => Some((V_WRITE_REQS, V_WRITE_BYTES)),
+            IoKind::Other => None,
+        }
+    }
+
+    /// Counts a request of `kind` and `bytes` bytes (others are not counted
+    /// here).
+    #[inline(always)]
+    pub(crate) fn map(&self, kind: IoKind, bytes: u32) {
+        if let Some((r, b)) = Self::at(kind) {
+            self.counters.add(r, 1);
+            self.counters.add(b, u64::from(bytes));
+        }
+    }
+
+    /// Takes back a request [`map`](Self::map) counted.
+    #[inline(always)]
+    pub(crate) fn take_back(&self, kind: IoKind, bytes: u32) {
+        if let Some((r, b)) = Self::at(kind) {
+            self.counters.add(r, 1u64.wrapping_neg());
+            self.counters.add(b, u64::from(bytes).wrapping_neg());
+        }
+    }
+
+    fn take(&self, i: usize, clear: bool) -> u64 {
+        let base = &self.base.0[i];
+        loop {
+            let b = base.load(Relaxed);
+            let now = self.counters.sum(i);
+            let delta = now.wrapping_sub(b);
+            if (delta as i64) < 0 {
+                return 0;
+            }
+            if !clear || base.compare_exchange(b, now, Relaxed, Relaxed).is_ok() {
+                return delta;
+            }
+        }
+    }
+
+    /// The figures since load or the last reset.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            read_reqs: self.take(V_READ_REQS, false),
+            read_bytes: self.take(V_READ_BYTES, false),
+            write_reqs: self.take(V_WRITE_REQS, false),
+            write_bytes: self.take(V_WRITE_BYTES, false),
+            ..Default::default()
+        }
+    }
+
+    /// Zeroes the figures.
+    pub(crate) fn reset(&self) {
+        for i in 0..VOLUME_COUNTERS {
+            self.take(i, true);
+        }
+    }
+}
+
+/// Counter values at one moment: what `volumes` and `dmsetup status` show.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Snapshot {
     /// Read requests.
@@ -190,7 +453,7 @@ pub(crate) struct Snapshot {
     pub(crate) write_reqs: u64,
     /// Bytes written.
     pub(crate) write_bytes: u64,
-    /// Flushes, discards, write-zeroes and secure erases.
+    /// Flushes, discards, write-zeroes, secure erases, zone management.
     pub(crate) other_reqs: u64,
     /// Requests that completed with an error.
     pub(crate) errors: u64,
@@ -238,44 +501,52 @@ impl fmt::Display for DeviceStatus<'_> {
     }
 }
 
-/// A [`fmt::Write`] into a fixed buffer that cuts what does not fit, as the
-/// kernel's `scnprintf()` does.
-pub(crate) struct SliceWriter<'a> {
-    buf: &'a mut [u8],
-    len: usize,
-}
+/// The text of `dmsetup message NAME 0 stats`, version 1:
+///
+/// ```text
+/// dmp-stats v1
+/// lat_ns_lower 0 1024 2048 ... 17179869184
+/// size_b_lower 0 512 1024 ... 1048576
+/// read reqs=R bytes=B errors=E in_flight=I lat_sum_ns=S max_lat_ns=M
+/// read lat_ns C0 C1 ... C25
+/// read size_b C0 C1 ... C12
+/// write ...   (the same three lines)
+/// other ...   (the same three lines)
+/// ```
+///
+/// Bucket `i` counts values in `[lower[i], lower[i+1])`, the last one
+/// `[lower[last], ∞)`. Every line ends with a newline.
+pub(crate) struct StatsText<'a>(pub &'a Detail);
 
-impl<'a> SliceWriter<'a> {
-    /// Writes into `buf` from its start.
-    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
-        Self { buf, len: 0 }
-    }
-
-    /// Bytes written so far.
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Ends the text with a NUL, cutting its last byte if the buffer is full.
-    /// Returns the length without the NUL.
-    pub(crate) fn terminate(&mut self) -> usize {
-        if self.buf.is_empty() {
-            return 0;
+impl fmt::Display for StatsText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("dmp-stats v1\nlat_ns_lower")?;
+        for i in 0..LAT_BUCKETS {
+            write!(f, " {}", lat_lower(i))?;
         }
-        if self.len == self.buf.len() {
-            self.len -= 1;
+        f.write_str("\nsize_b_lower")?;
+        for i in 0..SIZE_BUCKETS {
+            write!(f, " {}", size_lower(i))?;
         }
-        self.buf[self.len] = 0;
-        self.len
-    }
-}
-
-impl fmt::Write for SliceWriter<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = self.buf.len() - self.len;
-        let n = s.len().min(room);
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
+        f.write_str("\n")?;
+        for kind in IoKind::ALL {
+            let s = self.0.kind(kind);
+            let n = kind.name();
+            writeln!(
+                f,
+                "{n} reqs={} bytes={} errors={} in_flight={} lat_sum_ns={} max_lat_ns={}",
+                s.reqs, s.bytes, s.errors, s.in_flight, s.lat_sum_ns, s.max_lat_ns
+            )?;
+            write!(f, "{n} lat_ns")?;
+            for v in s.lat {
+                write!(f, " {v}")?;
+            }
+            write!(f, "\n{n} size_b")?;
+            for v in s.size {
+                write!(f, " {v}")?;
+            }
+            f.write_str("\n")?;
+        }
         Ok(())
     }
 }

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build the Rust-enabled test kernel from Debian's linux-source-6.12 with the
-# config fragments in scripts/kconfig/, cached in ~/.cache/dmp/kernel/<key>.
-# Usage: build-kernel.sh [normal|debug]   Prints the build tree's path.
+# Build a Rust-enabled test kernel with clang from Debian's kernel source
+# (see kernel_source in lib.sh) and the config fragments in scripts/kconfig/,
+# cached in ~/.cache/dmp/kernel/<key>.
+# Usage: build-kernel.sh [normal|debug|7.3]   Prints the build tree's path.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 variant=${1:-normal}
-case $variant in normal|debug) ;; *) die "unknown variant '$variant'";; esac
+case $variant in normal|debug|7.3) ;; *) die "unknown variant '$variant'";; esac
 dir=$(kernel_dir "$variant")
 make_k() { make -C "$dir" LLVM="$LLVM_SUFFIX" "$@"; }
 
@@ -19,12 +20,18 @@ fi
 
 mkdir -p "$DMP_CACHE/kernel"
 if [ ! -f "$dir/Makefile" ]; then
-	log "unpacking linux-source-6.12 into $dir"
+	src=$(kernel_source "$variant")
+	log "unpacking $src into $dir"
 	tmp=$(mktemp -d "$DMP_CACHE/kernel/unpack.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
-	tar -xf /usr/src/linux-source-6.12.tar.xz -C "$tmp"
+	if [ "$src" = linux-source-6.12 ]; then
+		tar -xf /usr/src/linux-source-6.12.tar.xz -C "$tmp"
+	else
+		dpkg-deb --fsys-tarfile "$(source_deb "$src")" | tar -xO --wildcards './usr/src/linux-source-*.tar.xz' |
+			tar -xJ -C "$tmp"
+	fi
 	rm -rf "$dir"
-	mv "$tmp"/linux-source-6.12 "$dir"
+	mv "$tmp"/"$src" "$dir"
 	rm -rf "$tmp"
 fi
 

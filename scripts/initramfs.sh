@@ -13,7 +13,7 @@ TOOLS=(
 	/usr/sbin/dmsetup /usr/bin/fio /usr/bin/dd /usr/bin/md5sum /usr/bin/cmp
 	/usr/sbin/losetup /usr/sbin/blockdev /usr/sbin/blkdiscard /usr/bin/fallocate
 	/usr/bin/setpriv /usr/sbin/mkfs.ext4 /usr/sbin/mke2fs /usr/sbin/e2fsck
-	/usr/sbin/modinfo /usr/sbin/insmod /usr/bin/stat /usr/bin/od /usr/bin/timeout /usr/bin/nproc
+	/usr/sbin/modinfo /usr/sbin/insmod /usr/sbin/modprobe /usr/sbin/blkzone /usr/bin/stat /usr/bin/od /usr/bin/timeout /usr/bin/nproc
 )
 PKGS=(busybox-static dmsetup fio coreutils diffutils util-linux e2fsprogs kmod)
 
@@ -54,6 +54,11 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 ln -sf /proc/mounts /etc/mtab
+# What the tests use and a distribution kernel builds as modules (built in,
+# modprobe does nothing).
+for m in dm-mod dm-zero dm-flakey dm-delay loop ext4; do
+	/usr/sbin/modprobe -q $m
+done
 # The tests' output goes to the second serial port, the kernel's to the first.
 exec </dev/null >/dev/ttyS1 2>&1
 echo "DMP-BOOTED $(nproc) cpus"

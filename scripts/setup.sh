@@ -5,7 +5,7 @@
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 
-BINDGEN_VERSION=0.70.1
+BINDGEN_VERSION=0.71.1
 
 # Debian packages: kernel source and build deps, LLVM 19, QEMU and the tools
 # that end up in the guest initramfs.
@@ -15,6 +15,7 @@ PKGS=(
 	flex bison bc libelf-dev libssl-dev cpio xz-utils make
 	qemu-system-x86 busybox-static
 	dmsetup fio e2fsprogs util-linux kmod coreutils diffutils
+	debootstrap sg3-utils binutils python3-prometheus-client
 )
 
 log() { echo "setup: $*" >&2; }
@@ -28,8 +29,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	[ "$(id -u)" -eq 0 ] || SUDO=sudo
 	log "installing Debian packages: ${missing[*]}"
 	$SUDO apt-get update -q >/dev/null
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
-		"${missing[@]}" >/dev/null
+	# A second try mends an interrupted download or unpack.
+	for try in 1 2; do
+		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+			"${missing[@]}" >/dev/null && break
+		[ $try -eq 2 ] && { log "apt-get install failed"; exit 1; }
+		log "apt-get install failed; trying again"
+	done
 fi
 
 # Rust: the kernel needs the standard library's source to build `core`.

@@ -4,7 +4,7 @@
 # Boot the cached test kernel in QEMU with dmp.ko and the guest tests, run a
 # command in the guest, stream its output, and fail on a bad kernel log.
 #
-#   vm.sh [-k normal|debug] [-t timeout_s] [-o outdir] [-m mem] [-c cmdline] -- CMD...
+#   vm.sh [-k normal|debug|7.3|debian] [-t timeout_s] [-o outdir] [-m mem] [-c cmdline] -- CMD...
 #
 # CMD runs under the guest's /bin/sh in /dmp, which holds dmp.ko, tests/ and
 # scripts/guest/. The exit status is CMD's; it is 1 when the kernel log shows
@@ -31,8 +31,25 @@ shift $((OPTIND - 1))
 [ "${1:-}" = -- ] && shift
 [ $# -gt 0 ] || die "no guest command"
 
-kdir=$(kernel_dir "$variant")
-[ -f "$kdir/.dmp-built" ] || die "no $variant kernel: run scripts/build-kernel.sh $variant"
+# The kernel image and its modules tree (lib/modules/<release>, with
+# modules.dep, so that `modprobe` works in the guest).
+if [ "$variant" = debian ]; then
+	gdir=$("$DMP_ROOT/scripts/debian-stock.sh" guest) || die "Debian's stock kernel is not ready"
+	image=$gdir/vmlinuz
+	moddir=$gdir
+else
+	kdir=$(kernel_dir "$variant")
+	[ -f "$kdir/.dmp-built" ] || die "no $variant kernel: run scripts/build-kernel.sh $variant"
+	image=$kdir/arch/x86/boot/bzImage
+	moddir=$kdir/.dmp-modules
+	if [ ! -f "$moddir/.done" ]; then
+		rm -rf "$moddir"
+		make -s -C "$kdir" LLVM="$LLVM_SUFFIX" INSTALL_MOD_PATH="$moddir" INSTALL_MOD_STRIP=1 \
+			modules_install >/dev/null || die "installing the modules of the $variant kernel"
+		rm -f "$moddir"/lib/modules/*/build "$moddir"/lib/modules/*/source
+		touch "$moddir/.done"
+	fi
+fi
 [ -f "$DMP_ROOT/dmp.ko" ] || die "no dmp.ko: build it first"
 base=$("$DMP_ROOT/scripts/initramfs.sh")
 outdir=${outdir:-$DMP_ROOT/out/vm-$variant}
@@ -54,7 +71,12 @@ mkdir -p "$stage/dmp/bin"
 for t in "$DMP_ROOT"/tests/tools/*.rs; do
 	rustc --edition 2021 -O -o "$stage/dmp/bin/$(basename "$t" .rs)" "$t" || die "building $t"
 done
-find "$kdir/drivers" "$kdir/fs" -name '*.ko' -exec cp {} "$stage/lib/modules/" \;
+cp -a "$moddir"/lib/modules/. "$stage/lib/modules/"
+# dmpstat, the user tool.
+if [ -f "$DMP_ROOT/tools/dmpstat/Cargo.toml" ]; then
+	cargo build -q --release --manifest-path "$DMP_ROOT/tools/dmpstat/Cargo.toml" || die "building dmpstat"
+	cp "$DMP_ROOT/tools/dmpstat/target/release/dmpstat" "$stage/dmp/bin/"
+fi
 printf '%q ' "$@" >"$stage/dmp/cmd"
 echo >>"$stage/dmp/cmd"
 echo "$variant" >"$stage/dmp/kernel-variant"
@@ -64,7 +86,7 @@ cat "$base" "$outdir/run.cpio" >"$outdir/initramfs.cpio"
 cmdline="console=ttyS0 acpi=ht panic=-1 mitigations=off $extra_cmdline"
 [ "$variant" = debug ] || cmdline+=" kmemleak=off"
 qemu_args=(
-	-kernel "$kdir/arch/x86/boot/bzImage" -initrd "$outdir/initramfs.cpio"
+	-kernel "$image" -initrd "$outdir/initramfs.cpio"
 	-append "$cmdline" -m "$mem" -smp "${DMP_SMP:-2}" -nodefaults -display none -no-reboot
 	-serial "file:$outdir/console.log" -serial "file:$outdir/guest.log"
 )
@@ -72,7 +94,7 @@ qemu_args=(
 # Does KVM run this kernel? Boot it once with an init that only reports.
 accel=${DMP_ACCEL:-}
 if [ -z "$accel" ]; then
-	probe_key=$( { uname -r; qemu-system-x86_64 --version | head -1; echo "$kdir"; } | sha256sum | cut -c1-12)
+	probe_key=$( { uname -r; qemu-system-x86_64 --version | head -1; echo "$image"; } | sha256sum | cut -c1-12)
 	probe="$DMP_CACHE/accel-$probe_key"
 	if [ ! -f "$probe" ]; then
 		if [ -w /dev/kvm ]; then

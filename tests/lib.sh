@@ -15,6 +15,9 @@ MODINFO=/usr/sbin/modinfo
 SETPRIV=/usr/bin/setpriv
 CMP=/usr/bin/cmp
 MD5SUM=/usr/bin/md5sum
+MODPROBE=/usr/sbin/modprobe
+BLKZONE=/usr/sbin/blkzone
+DMPSTAT=/dmp/bin/dmpstat
 # No udev in the guest: libdevmapper makes the /dev/mapper nodes itself.
 export DM_DISABLE_UDEV=1
 
@@ -89,10 +92,7 @@ dread() { must $DD if="$1" of=/dev/null bs="$2" count="$3" skip="${4:-0}" iflag=
 dwrite() { must $DD if=/dev/urandom of="$1" bs="$2" count="$3" seek="${4:-0}" oflag=direct conv=notrunc; }
 
 # nullb PARAM=VALUE...: load null_blk (and configfs, which it needs).
-nullb() {
-	grep -q '^configfs ' /proc/modules || must insmod /lib/modules/configfs.ko
-	must insmod /lib/modules/null_blk.ko "$@"
-}
+nullb() { must $MODPROBE null_blk "$@"; }
 
 # expect_alloc_warnings: the running case injects allocation failures, so the
 # allocator's reports of them ("vmalloc error: ...", with a stack trace) are

@@ -22,8 +22,7 @@ export DM_DISABLE_UDEV=1
 NCPU=$(nproc)
 set -e
 
-insmod /lib/modules/configfs.ko
-insmod /lib/modules/null_blk.ko nr_devices=1 queue_mode=2 irqmode=0 completion_nsec=0 \
+/usr/sbin/modprobe null_blk nr_devices=1 queue_mode=2 irqmode=0 completion_nsec=0 \
 	gb=16 bs=4096 submit_queues="$NCPU" memory_backed=0
 insmod /dmp/dmp.ko
 SZ=$(/usr/sbin/blockdev --getsz /dev/nullb0)

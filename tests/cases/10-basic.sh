@@ -3,7 +3,7 @@
 
 t_module_registers_target_and_sysfs() {
 	load
-	$DMSETUP targets | grep -qE '^dmp +v1\.0\.0$' || fail "dmp not listed: $($DMSETUP targets)"
+	$DMSETUP targets | grep -qE '^dmp +v1\.1\.0$' || fail "dmp not listed: $($DMSETUP targets)"
 	[ -f $VOLUMES ] || fail "no $VOLUMES"
 	assert_eq "$(stat -c %a $VOLUMES)" 644 "mode of volumes"
 	volumes_is 0 0 0 0 0 0
@@ -12,7 +12,7 @@ t_module_registers_target_and_sysfs() {
 t_modinfo_fields() {
 	assert_eq "$($MODINFO -F name $KO)" dmp "name"
 	assert_eq "$($MODINFO -F license $KO)" GPL "license"
-	assert_eq "$($MODINFO -F version $KO)" 1.0.0 "version"
+	assert_eq "$($MODINFO -F version $KO)" 1.1.0 "version"
 	assert_eq "$($MODINFO -F description $KO)" \
 		"device-mapper proxy: remaps to one device and counts its I/O" "description"
 }

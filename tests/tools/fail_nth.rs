@@ -33,7 +33,10 @@ fn main() {
         eprintln!("usage: fail_nth N CMD [ARG...]");
         exit(2);
     }
-    let cargs: Vec<CString> = args[1..].iter().map(|a| CString::new(a.as_str()).unwrap()).collect();
+    let cargs: Vec<CString> = args[1..]
+        .iter()
+        .map(|a| CString::new(a.as_str()).unwrap())
+        .collect();
     let mut argv: Vec<*const c_char> = cargs.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
 
@@ -65,6 +68,17 @@ fn main() {
     let mut status = 0;
     // SAFETY: reaps the child waited for above.
     unsafe { waitpid(pid, &mut status, 0) };
-    eprintln!("{}", if left.trim() == "0" { "injected" } else { "not injected" });
-    exit(if status & 0x7f == 0 { (status >> 8) & 0xff } else { 128 + (status & 0x7f) });
+    eprintln!(
+        "{}",
+        if left.trim() == "0" {
+            "injected"
+        } else {
+            "not injected"
+        }
+    );
+    exit(if status & 0x7f == 0 {
+        (status >> 8) & 0xff
+    } else {
+        128 + (status & 0x7f)
+    });
 }

@@ -29,5 +29,8 @@ fn main() {
         eprintln!("{path}: LOOP_GET_STATUS64: {}", Error::last_os_error());
         exit(1);
     }
-    println!("loop {}", u32::from_ne_bytes(info[40..44].try_into().unwrap()));
+    println!(
+        "loop {}",
+        u32::from_ne_bytes(info[40..44].try_into().unwrap())
+    );
 }

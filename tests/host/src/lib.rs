@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Unit tests of the kernel-free parts of dmp, built for the host.
+//! Unit tests of the kernel-free parts of dmp, built for the host, and the
+//! simulated per-CPU counters they (and the microbenchmark) run on.
 
 #[path = "../../../dmp_stats.rs"]
 #[allow(dead_code)]
@@ -10,10 +11,20 @@ mod dmp_stats;
 #[allow(dead_code)]
 mod dmp_args;
 
+#[path = "../../../dm/fmt.rs"]
+#[allow(dead_code)]
+mod fmt;
+
+pub mod sim;
+
+#[cfg(test)]
+mod stats_tests;
+
 #[cfg(test)]
 mod tests {
     use super::dmp_args::*;
     use super::dmp_stats::*;
+    use super::fmt::SliceWriter;
     use std::fmt::Write;
 
     #[test]
@@ -67,80 +78,6 @@ mod tests {
     }
 
     #[test]
-    fn counters_add_up_across_cpus_and_reset() {
-        let st = IoStats::new();
-        for cpu in 0..3 * SHARDS {
-            st.account(cpu, IoKind::Read, 4096);
-            st.account(cpu, IoKind::Write, 512);
-            st.account(cpu, IoKind::Other, 0);
-            st.account_error(cpu);
-        }
-        let n = 3 * SHARDS as u64;
-        assert_eq!(
-            st.snapshot(),
-            Snapshot {
-                read_reqs: n,
-                read_bytes: n * 4096,
-                write_reqs: n,
-                write_bytes: n * 512,
-                other_reqs: n,
-                errors: n,
-            }
-        );
-        st.reset();
-        assert_eq!(st.snapshot(), Snapshot::default());
-    }
-
-    #[test]
-    fn unaccount_takes_back_across_cpus_and_clamps_after_reset() {
-        let st = IoStats::new();
-        st.account(0, IoKind::Read, 4096);
-        st.account(1, IoKind::Read, 4096);
-        st.account(2, IoKind::Other, 0);
-        // Taken back on other CPUs than it was counted on.
-        st.unaccount(5, IoKind::Read, 4096);
-        st.unaccount(7, IoKind::Other, 0);
-        let s = st.snapshot();
-        assert_eq!((s.read_reqs, s.read_bytes, s.other_reqs), (1, 4096, 0));
-        // A reset between account and unaccount: 0, not 2^64 - 1.
-        st.reset();
-        st.unaccount(3, IoKind::Write, 512);
-        assert_eq!(st.snapshot(), Snapshot::default());
-        st.account(3, IoKind::Write, 512);
-        st.account(4, IoKind::Write, 512);
-        assert_eq!(
-            (st.snapshot().write_reqs, st.snapshot().write_bytes),
-            (1, 512)
-        );
-    }
-
-    #[test]
-    fn counters_are_exact_under_concurrency() {
-        let st = IoStats::new();
-        std::thread::scope(|s| {
-            for t in 0..8 {
-                let st = &st;
-                s.spawn(move || {
-                    for i in 0..100_000 {
-                        // Threads share shards on purpose: exactness must not
-                        // depend on the CPU hint.
-                        st.account(i % 3 + t, IoKind::Write, 4096);
-                    }
-                });
-            }
-        });
-        let snap = st.snapshot();
-        assert_eq!(snap.write_reqs, 800_000);
-        assert_eq!(snap.write_bytes, 800_000 * 4096);
-    }
-
-    #[test]
-    fn counter_shards_have_their_own_cache_line() {
-        assert_eq!(std::mem::size_of::<IoStats>(), SHARDS * 64);
-        assert_eq!(std::mem::align_of::<IoStats>(), 64);
-    }
-
-    #[test]
     fn slice_writer_cuts_and_terminates() {
         let mut buf = [0xffu8; 8];
         let mut w = SliceWriter::new(&mut buf);
@@ -158,6 +95,15 @@ mod tests {
         let mut w = SliceWriter::new(&mut []);
         write!(w, "x").unwrap();
         assert_eq!(w.terminate(), 0);
+
+        // As dm_message_test_buffer_overflow(): a text that leaves no byte
+        // besides its NUL may have been cut.
+        let mut buf = [0u8; 4];
+        let mut w = SliceWriter::new(&mut buf);
+        write!(w, "ab").unwrap();
+        assert!(!w.is_cut());
+        write!(w, "c").unwrap();
+        assert!(w.is_cut());
     }
 
     #[test]
@@ -216,6 +162,12 @@ mod tests {
         assert!(m(&[]).is_err());
         assert!(m(&[b"reset", b"now"]).is_err());
         assert!(m(&[b"Reset"]).is_err());
-        assert!(m(&[b"stats"]).is_err());
+        assert_eq!(m(&[b"stats"]), Ok(Message::Stats { clear: false }));
+        assert_eq!(m(&[b"stats", b"clear"]), Ok(Message::Stats { clear: true }));
+        assert!(m(&[b"stats", b"clear", b"now"]).is_err());
+        assert!(m(&[b"stats", b"reset"]).is_err());
+        assert!(m(&[b"stats", b""]).is_err());
+        assert!(m(&[b"Stats"]).is_err());
+        assert!(m(&[b"clear"]).is_err());
     }
 }

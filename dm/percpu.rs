@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Per-CPU counters: an array of `u64` in per-CPU memory (`alloc_percpu()`),
+//! updated on the running CPU the way `this_cpu_add()` does, and summed over
+//! the possible CPUs by readers.
+//!
+//! The 6.12 and 7.3 `kernel` crates have no per-CPU type, so this mirrors the
+//! C macros it needs, each named where it is used.
+
+use core::{
+    ptr::{self, addr_of},
+    sync::atomic::{AtomicU64, Ordering::Relaxed},
+};
+use kernel::{bindings, prelude::*};
+
+use super::bindings as b;
+
+/// `N` counters per CPU, all zero at first; freed when dropped.
+pub(crate) struct PerCpu<const N: usize> {
+    /// A per-CPU address (`void __percpu *`): not a pointer into memory, but
+    /// what `per_cpu_ptr()` and `this_cpu_*()` add a CPU's offset to.
+    base: *mut u64,
+}
+
+// SAFETY: The memory is per-CPU and updated only through `this_cpu` accesses
+// or atomics; any thread may use it.
+unsafe impl<const N: usize> Send for PerCpu<N> {}
+// SAFETY: See `Send`: shared use goes through `this_cpu` accesses and atomics.
+unsafe impl<const N: usize> Sync for PerCpu<N> {}
+
+impl<const N: usize> PerCpu<N> {
+    /// Allocates the counters. Mirrors `alloc_percpu()` / `__alloc_percpu()`
+    /// (include/linux/percpu.h), which call `pcpu_alloc_noprof()`; the memory
+    /// is zeroed.
+    pub(crate) fn new() -> Result<Self> {
+        let size = N * core::mem::size_of::<u64>();
+        // SAFETY: plain allocation call with a non-zero size and a valid
+        // alignment; `GFP_KERNEL` as `__alloc_percpu()` passes.
+        let base = unsafe {
+            bindings::pcpu_alloc_noprof(
+                size,
+                core::mem::align_of::<u64>(),
+                false,
+                bindings::GFP_KERNEL,
+            )
+        };
+        if base.is_null() {
+            return Err(ENOMEM);
+        }
+        Ok(Self { base: base.cast() })
+    }
+
+    /// Adds `v` (wrapping) to counter `i` of the running CPU.
+    ///
+    /// Mirrors `this_cpu_add()` (x86: `percpu_add_op()` in
+    /// arch/x86/include/asm/percpu.h): one `add` relative to `%gs`, which
+    /// holds the running CPU's per-CPU offset. Being one instruction, it is
+    /// safe against preemption and interrupts, and it needs no `lock`: no
+    /// other CPU writes this CPU's counter.
+    #[inline(always)]
+    pub(crate) fn add(&self, i: usize, v: u64) {
+        assert!(i < N);
+        let p = self.base.wrapping_add(i);
+        #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+        // SAFETY: `p` is a per-CPU address inside the allocation (checked
+        // above); `%gs`-relative, it is the running CPU's copy.
+        unsafe {
+            core::arch::asm!("add qword ptr gs:[{p}], {v}", p = in(reg) p, v = in(reg) v,
+                options(nostack));
+        }
+        #[cfg(not(all(CONFIG_X86_64, CONFIG_SMP)))]
+        // Generic `this_cpu_add()` disables interrupts around a plain add;
+        // an atomic add on the copy of the CPU this runs on (or ran on a
+        // moment ago) is exact too.
+        self.atomic(raw_smp_processor_id(), i).fetch_add(v, Relaxed);
+    }
+
+    /// Raises counter `i` of the running CPU to `v` if it is below.
+    ///
+    /// x86: the loop of `this_cpu_cmpxchg()` (`percpu_cmpxchg_op()`): an
+    /// unlocked `cmpxchg` relative to `%gs`, atomic against interrupts on this
+    /// CPU. If the task moves between the load and the `cmpxchg`, the
+    /// `cmpxchg` compares with the new CPU's value and the loop reads again.
+    #[inline(always)]
+    pub(crate) fn max(&self, i: usize, v: u64) {
+        assert!(i < N);
+        let p = self.base.wrapping_add(i);
+        #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+        loop {
+            let old: u64;
+            // SAFETY: as in `add`; a plain `%gs`-relative load.
+            unsafe {
+                core::arch::asm!("mov {old}, qword ptr gs:[{p}]", p = in(reg) p,
+                    old = out(reg) old, options(nostack, readonly, preserves_flags));
+            }
+            if v <= old {
+                return;
+            }
+            let seen: u64;
+            // SAFETY: as in `add`; `cmpxchg` compares `rax` with the counter
+            // and stores `v` if they are equal, leaving the counter in `rax`.
+            unsafe {
+                core::arch::asm!("cmpxchg qword ptr gs:[{p}], {v}", p = in(reg) p, v = in(reg) v,
+                    inout("rax") old => seen, options(nostack));
+            }
+            if seen == old {
+                return;
+            }
+        }
+        #[cfg(not(all(CONFIG_X86_64, CONFIG_SMP)))]
+        self.atomic(raw_smp_processor_id(), i).fetch_max(v, Relaxed);
+    }
+
+    /// Counter `i` of `cpu`, as an atomic. Mirrors `per_cpu_ptr()`
+    /// (include/linux/percpu-defs.h): the per-CPU address plus the CPU's
+    /// offset, `__per_cpu_offset[cpu]` (`per_cpu_offset()`).
+    fn atomic(&self, cpu: usize, i: usize) -> &AtomicU64 {
+        #[cfg(CONFIG_SMP)]
+        // SAFETY: `cpu` is below `nr_cpu_ids` (callers), so within the array.
+        let off = unsafe { ptr::read(addr_of!(b::__per_cpu_offset).cast::<usize>().add(cpu)) };
+        #[cfg(not(CONFIG_SMP))]
+        let off = {
+            let _ = cpu;
+            0usize
+        };
+        let p = self.base.wrapping_add(i).wrapping_byte_add(off);
+        // SAFETY: `p` is CPU `cpu`'s copy of counter `i`, valid and aligned
+        // while `self` lives; other CPUs only access it atomically (an
+        // aligned 64-bit access is atomic), this one with single instructions.
+        unsafe { AtomicU64::from_ptr(p) }
+    }
+
+    /// The wrapping sum of counter `i` over the possible CPUs.
+    pub(crate) fn sum(&self, i: usize) -> u64 {
+        possible_cpus().fold(0u64, |acc, cpu| {
+            acc.wrapping_add(self.atomic(cpu, i).load(Relaxed))
+        })
+    }
+
+    /// The largest value of counter `i` over the possible CPUs; with
+    /// `clear`, each is swapped for 0 atomically.
+    pub(crate) fn max_of(&self, i: usize, clear: bool) -> u64 {
+        possible_cpus().fold(0u64, |acc, cpu| {
+            let c = self.atomic(cpu, i);
+            acc.max(if clear {
+                c.swap(0, Relaxed)
+            } else {
+                c.load(Relaxed)
+            })
+        })
+    }
+}
+
+impl<const N: usize> Drop for PerCpu<N> {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new`, freed once, here.
+        unsafe { bindings::free_percpu(self.base.cast()) };
+    }
+}
+
+/// The possible CPUs. Mirrors `for_each_possible_cpu()`
+/// (include/linux/cpumask.h): the set bits of `cpu_possible_mask` below
+/// `nr_cpu_ids`.
+fn possible_cpus() -> impl Iterator<Item = usize> {
+    #[cfg(CONFIG_SMP)]
+    // SAFETY: `nr_cpu_ids` is set at boot and not changed after.
+    let n = unsafe { ptr::read_volatile(addr_of!(b::nr_cpu_ids)) } as usize;
+    #[cfg(not(CONFIG_SMP))]
+    let n = 1usize;
+    (0..n).filter(move |&cpu| {
+        let w = usize::BITS as usize;
+        // SAFETY: the mask has at least `nr_cpu_ids` bits; it does not change
+        // after boot.
+        let word = unsafe {
+            ptr::read_volatile(
+                addr_of!(b::__cpu_possible_mask)
+                    .cast::<usize>()
+                    .add(cpu / w),
+            )
+        };
+        word & (1 << (cpu % w)) != 0
+    })
+}
+
+/// The CPU the caller runs on, or ran on a moment ago. Mirrors the generic
+/// `raw_smp_processor_id()`, `current_thread_info()->cpu` (include/linux/smp.h).
+#[cfg(not(all(CONFIG_X86_64, CONFIG_SMP)))]
+#[inline]
+fn raw_smp_processor_id() -> usize {
+    #[cfg(all(CONFIG_SMP, CONFIG_THREAD_INFO_IN_TASK))]
+    {
+        // SAFETY: `get_current()` returns the running task, which lives at
+        // least as long as this call; `thread_info.cpu` is a plain integer.
+        unsafe {
+            let task = bindings::get_current();
+            ptr::read_volatile(ptr::addr_of_mut!((*task).thread_info.cpu)) as usize
+        }
+    }
+    #[cfg(not(all(CONFIG_SMP, CONFIG_THREAD_INFO_IN_TASK)))]
+    {
+        0
+    }
+}

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Microbenchmark of dmp's bio-path accounting on real silicon (the host CPU),
+//! which the instruction-counting VM benchmark cannot see: what locked
+//! instructions, shared cache lines and the clock cost, in ns per bio, piece
+//! by piece.
+//!
+//! Run: `make microbench` (or `cargo run --release --example accounting_bench`
+//! in tests/host). Each figure is the median of several runs of `ITERS` bios
+//! on one thread, then on every CPU at once.
+//!
+//! The kernel updates per-CPU memory with `add %gs:...`; the host stand-in is
+//! thread-local memory, reached the same way through `%fs`. The kernel's
+//! clock is `ktime_get()`; the stand-in is `clock_gettime(CLOCK_MONOTONIC)`
+//! through the vDSO: both read the TSC and a sequence count.
+
+#[path = "../../../dmp_stats.rs"]
+#[allow(dead_code)]
+mod dmp_stats;
+
+use dmp_stats::{
+    lat_bucket, size_bucket, Counters, IoKind, TargetStats, VolumeStats, TARGET_COUNTERS,
+    VOLUME_COUNTERS,
+};
+use std::cell::Cell;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Instant;
+
+const ITERS: u64 = 20_000_000;
+const RUNS: usize = 7;
+
+thread_local! {
+    static TARGET: [Cell<u64>; TARGET_COUNTERS] = const { [const { Cell::new(0) }; TARGET_COUNTERS] };
+    static VOLUMES: [Cell<u64>; VOLUME_COUNTERS] = const { [const { Cell::new(0) }; VOLUME_COUNTERS] };
+}
+
+/// Thread-local counters: each thread is a CPU updating its own copy with
+/// plain instructions, as `this_cpu_add()`.
+struct Tls<const V: bool>;
+
+impl<const V: bool> Tls<V> {
+    #[inline(always)]
+    fn with<R>(f: impl FnOnce(&[Cell<u64>]) -> R) -> R {
+        if V {
+            VOLUMES.with(|c| f(c))
+        } else {
+            TARGET.with(|c| f(c))
+        }
+    }
+}
+
+impl<const V: bool> Counters for Tls<V> {
+    #[inline(always)]
+    fn add(&self, i: usize, v: u64) {
+        Self::with(|c| c[i].set(c[i].get().wrapping_add(v)));
+    }
+    #[inline(always)]
+    fn max(&self, i: usize, v: u64) {
+        Self::with(|c| {
+            if v > c[i].get() {
+                c[i].set(v)
+            }
+        });
+    }
+    fn sum(&self, i: usize) -> u64 {
+        Self::with(|c| c[i].get())
+    }
+    fn max_of(&self, i: usize, _clear: bool) -> u64 {
+        Self::with(|c| c[i].get())
+    }
+}
+
+/// The counters of dmp 1.0 (before per-CPU memory): 16 cache-line shards of
+/// atomics, picked by CPU, updated with locked adds.
+#[repr(C, align(64))]
+struct Shard([AtomicU64; 6]);
+static OLD_TARGET: [Shard; 16] = [const { Shard([const { AtomicU64::new(0) }; 6]) }; 16];
+static OLD_VOLUMES: [Shard; 16] = [const { Shard([const { AtomicU64::new(0) }; 6]) }; 16];
+
+fn now_ns() -> u64 {
+    let mut ts = libc_timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid out-pointer; CLOCK_MONOTONIC is 1 on Linux.
+    unsafe { clock_gettime(1, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+#[repr(C)]
+struct libc_timespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
+extern "C" {
+    fn clock_gettime(clk: i32, ts: *mut libc_timespec) -> i32;
+}
+
+/// One bio's accounting, as a variant of the bio path.
+#[derive(Clone, Copy)]
+enum Variant {
+    /// Nothing: the loop itself.
+    Empty,
+    /// dmp 1.0: 4 locked adds on a shard (target reqs/bytes, module reqs/bytes).
+    OldLocked,
+    /// The same 4 adds, per-CPU and unlocked.
+    Counters,
+    /// + the size histogram.
+    CountersSize,
+    /// + the latency histogram, its sum and the maximum (latency given).
+    CountersSizeLat,
+    /// The real code (`TargetStats` + `VolumeStats`), latency given.
+    Full,
+    /// The real code with two clock reads per bio.
+    FullClock,
+    /// Two clock reads alone.
+    Clock,
+}
+
+#[inline(always)]
+fn one(v: Variant, t: &TargetStats<Tls<false>>, vol: &VolumeStats<Tls<true>>, i: u64, cpu: usize) {
+    let size = black_box(4096u32);
+    let lat = black_box(i & 0xffff);
+    match v {
+        Variant::Empty => {
+            black_box(size);
+        }
+        Variant::OldLocked => {
+            let s = &OLD_TARGET[cpu % 16].0;
+            s[0].fetch_add(1, Relaxed);
+            s[1].fetch_add(u64::from(size), Relaxed);
+            let g = &OLD_VOLUMES[cpu % 16].0;
+            g[0].fetch_add(1, Relaxed);
+            g[1].fetch_add(u64::from(size), Relaxed);
+        }
+        Variant::Counters | Variant::CountersSize | Variant::CountersSizeLat => {
+            let c = Tls::<false>;
+            c.add(0, 1);
+            c.add(1, u64::from(size));
+            let g = Tls::<true>;
+            g.add(0, 1);
+            g.add(1, u64::from(size));
+            if !matches!(v, Variant::Counters) {
+                c.add(30 + size_bucket(size), 1);
+            }
+            if matches!(v, Variant::CountersSizeLat) {
+                c.add(4 + lat_bucket(lat), 1);
+                c.add(3, lat);
+                c.max(129, lat);
+            }
+        }
+        Variant::Full => {
+            t.map(IoKind::Write, size);
+            vol.map(IoKind::Write, size);
+            t.complete(IoKind::Write, lat, false);
+        }
+        Variant::FullClock => {
+            let start = now_ns();
+            t.map(IoKind::Write, size);
+            vol.map(IoKind::Write, size);
+            t.complete(IoKind::Write, now_ns().saturating_sub(start), false);
+        }
+        Variant::Clock => {
+            black_box(now_ns());
+            black_box(now_ns());
+        }
+    }
+}
+
+/// ns per bio on `threads` threads at once (each its own "CPU").
+fn measure(v: Variant, threads: usize) -> f64 {
+    let mut runs: Vec<f64> = (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            std::thread::scope(|s| {
+                for cpu in 0..threads {
+                    s.spawn(move || {
+                        let t = TargetStats::new(Tls::<false>);
+                        let vol = VolumeStats::new(Tls::<true>);
+                        for i in 0..ITERS {
+                            one(v, &t, &vol, i, cpu);
+                        }
+                    });
+                }
+            });
+            start.elapsed().as_nanos() as f64 / ITERS as f64
+        })
+        .collect();
+    runs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    runs[RUNS / 2]
+}
+
+fn main() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let variants = [
+        ("loop alone", Variant::Empty),
+        ("dmp 1.0: 4 locked adds, sharded", Variant::OldLocked),
+        ("counters: 4 per-CPU adds", Variant::Counters),
+        ("+ size histogram", Variant::CountersSize),
+        ("+ latency histogram, sum, max", Variant::CountersSizeLat),
+        ("dmp_stats code (map+complete)", Variant::Full),
+        ("dmp_stats code + 2 clock reads", Variant::FullClock),
+        ("2 clock reads alone", Variant::Clock),
+    ];
+    println!("ns per bio (median of {RUNS} runs of {ITERS} bios per thread)");
+    println!(
+        "{:<34} {:>9} {:>14}",
+        "variant",
+        "1 thread",
+        format!("{cpus} threads")
+    );
+    for (name, v) in variants {
+        println!(
+            "{name:<34} {:>9.2} {:>14.2}",
+            measure(v, 1),
+            measure(v, cpus)
+        );
+    }
+}

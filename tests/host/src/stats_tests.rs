@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Tests of the target counters, the histograms and the `stats` text.
+
+use crate::dmp_stats::*;
+use crate::sim::{on_cpu, SimCpus};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+fn target(cpus: usize) -> TargetStats<SimCpus> {
+    TargetStats::new(SimCpus::new(cpus, TARGET_COUNTERS))
+}
+
+#[test]
+fn latency_buckets_are_powers_of_two_from_1us_to_17s() {
+    let cases = [
+        (0, 0),
+        (1, 0),
+        (1023, 0),
+        (1024, 1),
+        (2047, 1),
+        (2048, 2),
+        (1_000_000, 10), // 1 ms is in [2^19, 2^20)
+        ((1 << 33) - 1, 23),
+        (1 << 33, 24),
+        (10_000_000_000, 24), // 10 s is in [2^33, 2^34)
+        ((1 << 34) - 1, 24),
+        (1 << 34, 25),
+        (u64::MAX, 25),
+    ];
+    for (ns, b) in cases {
+        assert_eq!(lat_bucket(ns), b, "{ns} ns");
+    }
+    assert_eq!(lat_lower(0), 0);
+    assert_eq!(lat_lower(1), 1024);
+    assert_eq!(lat_lower(LAT_BUCKETS - 1), 1 << 34);
+    for i in 1..LAT_BUCKETS {
+        assert_eq!(lat_bucket(lat_lower(i)), i);
+        assert_eq!(lat_bucket(lat_lower(i) - 1), i - 1);
+    }
+}
+
+#[test]
+fn size_buckets_are_powers_of_two_from_512b_to_1mib() {
+    let cases = [
+        (0, 0),
+        (511, 0),
+        (512, 1),
+        (1023, 1),
+        (4096, 4),
+        (65536, 8),
+        ((1 << 20) - 1, 11),
+        (1 << 20, 12),
+        (u32::MAX, 12),
+    ];
+    for (b, i) in cases {
+        assert_eq!(size_bucket(b), i, "{b} bytes");
+    }
+    assert_eq!(size_lower(1), 512);
+    assert_eq!(size_lower(SIZE_BUCKETS - 1), 1 << 20);
+    for i in 1..SIZE_BUCKETS {
+        assert_eq!(size_bucket(size_lower(i) as u32), i);
+    }
+}
+
+#[test]
+fn target_figures_per_kind_across_cpus() {
+    let t = target(4);
+    for cpu in 0..4 {
+        on_cpu(cpu);
+        t.map(IoKind::Read, 4096);
+        t.map(IoKind::Write, 65536);
+        t.map(IoKind::Other, 0);
+    }
+    // Completed on other CPUs than mapped, one write failed.
+    on_cpu(3);
+    for _ in 0..4 {
+        t.complete(IoKind::Read, 1500, false);
+    }
+    t.complete(IoKind::Write, 3_000_000, true);
+    on_cpu(0);
+    t.complete(IoKind::Other, 100, false);
+    let d = t.detail(false);
+    let r = d.kind(IoKind::Read);
+    assert_eq!((r.reqs, r.bytes, r.errors, r.in_flight), (4, 16384, 0, 0));
+    assert_eq!((r.lat_sum_ns, r.max_lat_ns), (6000, 1500));
+    assert_eq!(r.lat[1], 4);
+    assert_eq!(r.size[4], 4);
+    let w = d.kind(IoKind::Write);
+    assert_eq!((w.reqs, w.bytes, w.errors, w.in_flight), (4, 262144, 1, 3));
+    assert_eq!(w.max_lat_ns, 3_000_000);
+    assert_eq!(w.lat[lat_bucket(3_000_000)], 1);
+    assert_eq!(w.size[8], 4);
+    let o = d.kind(IoKind::Other);
+    assert_eq!((o.reqs, o.in_flight, o.lat[0], o.size[0]), (4, 3, 1, 4));
+    assert_eq!(
+        t.status(),
+        Snapshot {
+            read_reqs: 4,
+            read_bytes: 16384,
+            write_reqs: 4,
+            write_bytes: 262144,
+            other_reqs: 4,
+            errors: 1,
+        }
+    );
+}
+
+#[test]
+fn stats_clear_starts_an_interval_and_leaves_status_alone() {
+    let t = target(2);
+    on_cpu(1);
+    t.map(IoKind::Read, 512);
+    t.complete(IoKind::Read, 5000, false);
+    let first = t.detail(true);
+    assert_eq!(first.kind(IoKind::Read).reqs, 1);
+    assert_eq!(first.kind(IoKind::Read).max_lat_ns, 5000);
+    let empty = t.detail(true);
+    assert_eq!(empty, Detail::default());
+    t.map(IoKind::Read, 512);
+    let second = t.detail(false);
+    assert_eq!(second.kind(IoKind::Read).reqs, 1);
+    assert_eq!(second.kind(IoKind::Read).in_flight, 1);
+    // `dmsetup status` still counts since creation.
+    assert_eq!(t.status().read_reqs, 2);
+    assert_eq!(t.status().read_bytes, 1024);
+}
+
+#[test]
+fn reset_zeroes_both_views_but_not_in_flight() {
+    let t = target(2);
+    on_cpu(0);
+    t.map(IoKind::Write, 4096);
+    t.map(IoKind::Write, 4096);
+    t.complete(IoKind::Write, 10, true);
+    t.reset();
+    assert_eq!(t.status(), Snapshot::default());
+    let d = t.detail(false);
+    assert_eq!(d.kind(IoKind::Write).reqs, 0);
+    assert_eq!(d.kind(IoKind::Write).max_lat_ns, 0);
+    assert_eq!(d.kind(IoKind::Write).in_flight, 1);
+    t.complete(IoKind::Write, 10, false);
+    assert_eq!(t.detail(false).kind(IoKind::Write).in_flight, 0);
+    assert_eq!(t.detail(false).kind(IoKind::Write).lat[0], 1);
+}
+
+#[test]
+fn take_back_undoes_map_and_clamps_after_reset() {
+    let t = target(8);
+    on_cpu(0);
+    t.map(IoKind::Read, 4096);
+    t.map(IoKind::Read, 4096);
+    t.map(IoKind::Other, 0);
+    on_cpu(5); // taken back on another CPU than mapped
+    t.take_back(IoKind::Read, 4096);
+    t.take_back(IoKind::Other, 0);
+    let s = t.status();
+    assert_eq!((s.read_reqs, s.read_bytes, s.other_reqs), (1, 4096, 0));
+    assert_eq!(t.detail(false).kind(IoKind::Read).size[4], 1);
+    // A reset between map and take-back: 0, not 2^64 - 1, and the deficit is
+    // paid back by the next request.
+    t.reset();
+    t.take_back(IoKind::Read, 4096);
+    assert_eq!(t.status(), Snapshot::default());
+    t.map(IoKind::Read, 4096);
+    t.map(IoKind::Read, 4096);
+    assert_eq!((t.status().read_reqs, t.status().read_bytes), (1, 4096));
+}
+
+#[test]
+fn give_back_returns_a_cut_interval_to_the_next() {
+    let t = target(2);
+    on_cpu(0);
+    for _ in 0..3 {
+        t.map(IoKind::Write, 8192);
+        t.complete(IoKind::Write, 2048, false);
+    }
+    let cut = t.detail(true);
+    t.give_back(&cut);
+    t.map(IoKind::Write, 8192);
+    let next = t.detail(true);
+    assert_eq!(next.kind(IoKind::Write).reqs, 4);
+    assert_eq!(next.kind(IoKind::Write).bytes, 4 * 8192);
+    assert_eq!(next.kind(IoKind::Write).lat[2], 3);
+}
+
+#[test]
+fn stats_text_is_exact() {
+    let t = target(1);
+    on_cpu(0);
+    for _ in 0..8 {
+        t.map(IoKind::Read, 4096);
+        t.complete(IoKind::Read, 3000, false);
+    }
+    for _ in 0..3 {
+        t.map(IoKind::Write, 65536);
+    }
+    t.complete(IoKind::Write, 1 << 20, true);
+    t.map(IoKind::Other, 0);
+    t.complete(IoKind::Other, 0, false);
+    let text = StatsText(&t.detail(false)).to_string();
+    let z = |n: usize| " 0".repeat(n);
+    let expected = format!(
+        "dmp-stats v1\n\
+         lat_ns_lower 0 1024 2048 4096 8192 16384 32768 65536 131072 262144 524288 1048576 \
+         2097152 4194304 8388608 16777216 33554432 67108864 134217728 268435456 536870912 \
+         1073741824 2147483648 4294967296 8589934592 17179869184\n\
+         size_b_lower 0 512 1024 2048 4096 8192 16384 32768 65536 131072 262144 524288 1048576\n\
+         read reqs=8 bytes=32768 errors=0 in_flight=0 lat_sum_ns=24000 max_lat_ns=3000\n\
+         read lat_ns 0 0 8{}\n\
+         read size_b 0 0 0 0 8{}\n\
+         write reqs=3 bytes=196608 errors=1 in_flight=2 lat_sum_ns=1048576 max_lat_ns=1048576\n\
+         write lat_ns{} 1{}\n\
+         write size_b{} 3{}\n\
+         other reqs=1 bytes=0 errors=0 in_flight=0 lat_sum_ns=0 max_lat_ns=0\n\
+         other lat_ns 1{}\n\
+         other size_b 1{}\n",
+        z(23),
+        z(8),
+        z(11),
+        z(14),
+        z(8),
+        z(4),
+        z(25),
+        z(12)
+    );
+    assert_eq!(text, expected);
+    assert_eq!(text.lines().count(), 12);
+}
+
+#[test]
+fn volume_figures_count_reads_and_writes_only() {
+    let v = VolumeStats::new(SimCpus::new(3, VOLUME_COUNTERS));
+    for cpu in 0..3 {
+        on_cpu(cpu);
+        v.map(IoKind::Read, 4096);
+        v.map(IoKind::Write, 8192);
+        v.map(IoKind::Other, 4096);
+    }
+    on_cpu(0);
+    v.take_back(IoKind::Write, 8192);
+    assert_eq!(
+        v.snapshot(),
+        Snapshot {
+            read_reqs: 3,
+            read_bytes: 12288,
+            write_reqs: 2,
+            write_bytes: 16384,
+            ..Default::default()
+        }
+    );
+    v.reset();
+    assert_eq!(v.snapshot(), Snapshot::default());
+    v.map(IoKind::Read, 512);
+    assert_eq!(v.snapshot().read_reqs, 1);
+}
+
+/// Writers on 4 simulated CPUs map and complete requests with plain
+/// (unlocked) updates of their own copies while two readers clear intervals
+/// in a loop: the intervals add up exactly to what was done, per counter.
+#[test]
+fn clear_intervals_add_up_exactly_under_concurrency() {
+    const CPUS: usize = 4;
+    const PER_CPU: u64 = 200_000;
+    let t = target(CPUS);
+    let done = AtomicBool::new(false);
+    let totals = std::thread::scope(|s| {
+        for cpu in 0..CPUS {
+            let t = &t;
+            s.spawn(move || {
+                on_cpu(cpu);
+                for i in 0..PER_CPU {
+                    let kind = if i % 2 == 0 {
+                        IoKind::Read
+                    } else {
+                        IoKind::Write
+                    };
+                    t.map(kind, 4096);
+                    t.complete(kind, i % 5000, false);
+                }
+            });
+        }
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (t, done) = (&t, &done);
+                s.spawn(move || {
+                    let mut sum = [0u64; 4];
+                    let mut rounds = 0;
+                    while !done.load(Ordering::Relaxed) {
+                        let d = t.detail(true);
+                        sum[0] += d.kind(IoKind::Read).reqs;
+                        sum[1] += d.kind(IoKind::Write).reqs;
+                        sum[2] += d.kind(IoKind::Write).bytes;
+                        sum[3] += d.kind(IoKind::Read).lat.iter().sum::<u64>();
+                        rounds += 1;
+                    }
+                    (sum, rounds)
+                })
+            })
+            .collect();
+        // Let the writers finish, then stop the readers.
+        while t.status().read_reqs + t.status().write_reqs < CPUS as u64 * PER_CPU {
+            std::thread::yield_now();
+        }
+        done.store(true, Ordering::Relaxed);
+        readers
+            .into_iter()
+            .map(|r| r.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    let last = t.detail(true);
+    let mut sum = [
+        last.kind(IoKind::Read).reqs,
+        last.kind(IoKind::Write).reqs,
+        last.kind(IoKind::Write).bytes,
+        last.kind(IoKind::Read).lat.iter().sum::<u64>(),
+    ];
+    let mut rounds = 0;
+    for (s, r) in totals {
+        for (a, b) in sum.iter_mut().zip(s) {
+            *a += b;
+        }
+        rounds += r;
+    }
+    let half = CPUS as u64 * PER_CPU / 2;
+    assert_eq!(sum, [half, half, half * 4096, half]);
+    assert!(rounds > 2, "readers ran {rounds} rounds");
+}
