@@ -83,16 +83,24 @@ ensure_chroot() {
 		t0=$SECONDS
 		debootstrap --variant=minbase trixie "$CHROOT" "$mirror" >"$CHROOT.debootstrap.log" 2>&1 ||
 			die "debootstrap failed: see $CHROOT.debootstrap.log"
-		cat >"$CHROOT/etc/apt/sources.list" <<-EOF
-			deb $mirror trixie main
-			deb $mirror trixie-backports main
-		EOF
 		# No daemons may start in the chroot (dkms, ...).
 		printf '#!/bin/sh\nexit 101\n' >"$CHROOT/usr/sbin/policy-rc.d"
 		chmod 755 "$CHROOT/usr/sbin/policy-rc.d"
 		touch "$CHROOT/.dmp-debootstrap-done"
 		log "debootstrap: $((SECONDS - t0)) s"
 		echo "$(date -u +%FT%TZ) debootstrap $((SECONDS - t0)) s" >>"$DMP_CACHE/debian/times.log"
+	fi
+	# Sources as on an installed Debian 13 (deb822), with backports for the
+	# kernel packages.
+	local sources
+	sources="Types: deb
+URIs: $mirror
+Suites: trixie trixie-updates trixie-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
+	if [ "$(cat "$CHROOT/etc/apt/sources.list.d/debian.sources" 2>/dev/null)" != "$sources" ]; then
+		rm -f "$CHROOT/etc/apt/sources.list"
+		echo "$sources" >"$CHROOT/etc/apt/sources.list.d/debian.sources"
 	fi
 	mapfile -t missing < <(missing_pkgs "$CHROOT")
 	[ ${#missing[@]} -eq 0 ] && return 0
