@@ -37,6 +37,7 @@ run after the current report), 1 runtime error, 2 usage error.";
 #[command(
     name = "dmpstat",
     version,
+    override_usage = "dmpstat [OPTIONS] [DEVICE...] [INTERVAL [COUNT]]",
     about = "Report I/O statistics of dmp device-mapper devices (like iostat -x)",
     after_help = AFTER_HELP
 )]
@@ -71,7 +72,7 @@ pub struct Args {
     /// then the INTERVAL in seconds between reports (decimals allowed) and
     /// the COUNT of reports (default: until interrupted). Without INTERVAL,
     /// one report.
-    #[arg(value_name = "DEVICE... [INTERVAL [COUNT]]")]
+    #[arg(value_name = "ARGS")]
     pub rest: Vec<String>,
 }
 

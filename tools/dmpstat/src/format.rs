@@ -447,7 +447,7 @@ mod tests {
         tests::{example, VOLUMES},
     };
 
-    fn report(first: bool) -> Report {
+    pub fn report(first: bool) -> Report {
         let t = parse_target_stats(&example()).unwrap();
         let mut s = Sample {
             mono_s: 100.0,
@@ -686,4 +686,22 @@ for f in fams:
             assert_eq!(stdout.lines().filter(|l| l.starts_with('F')).count(), 10);
         }
     }
+}
+#[cfg(test)]
+mod dump {
+    #[test]
+    fn dump_samples() {
+        if let Ok(dir) = std::env::var("DMPSTAT_DUMP") {
+            let first = super::tests_report(true);
+            let later = super::tests_report(false);
+            std::fs::write(format!("{dir}/first.json"), super::json(&first)).unwrap();
+            std::fs::write(format!("{dir}/first.txt"), super::plain(&first, false)).unwrap();
+            std::fs::write(format!("{dir}/later.txt"), super::plain(&later, true)).unwrap();
+            std::fs::write(format!("{dir}/first.prom"), super::prometheus(&first)).unwrap();
+        }
+    }
+}
+#[cfg(test)]
+fn tests_report(first: bool) -> Report {
+    tests::report(first)
 }

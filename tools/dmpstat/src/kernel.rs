@@ -18,6 +18,15 @@ pub struct Kernel {
     dm: DM,
 }
 
+/// An OS error's text without Rust's " (os error N)".
+pub fn os_text(e: &std::io::Error) -> String {
+    let t = e.to_string();
+    match t.rsplit_once(" (os error ") {
+        Some((msg, _)) => msg.to_string(),
+        None => t,
+    }
+}
+
 /// The errno of a failed ioctl, if that is what failed.
 fn errno(e: &DmError) -> Option<i32> {
     match e {
@@ -28,7 +37,7 @@ fn errno(e: &DmError) -> Option<i32> {
 
 fn describe(e: &DmError) -> String {
     match errno(e) {
-        Some(n) => std::io::Error::from_raw_os_error(n).to_string(),
+        Some(n) => os_text(&std::io::Error::from_raw_os_error(n)),
         None => e.to_string(),
     }
 }
@@ -48,9 +57,7 @@ impl Kernel {
         }
         let dm = DM::new().map_err(|_| {
             let e = std::fs::File::open(CONTROL).err();
-            let why = e
-                .as_ref()
-                .map_or("cannot open".to_string(), |e| e.to_string());
+            let why = e.as_ref().map_or("cannot open".to_string(), os_text);
             let hint = match e.map(|e| e.kind()) {
                 Some(std::io::ErrorKind::PermissionDenied) => " (dmpstat must run as root)",
                 Some(std::io::ErrorKind::NotFound) => " (no device-mapper?)",
@@ -66,7 +73,7 @@ impl Kernel {
             if !Path::new(MODULE_DIR).exists() {
                 format!("dmp is not loaded (no {MODULE_DIR})")
             } else {
-                format!("cannot read {VOLUMES}: {e}")
+                format!("cannot read {VOLUMES}: {}", os_text(&e))
             }
         })?;
         parse_volumes(&text).map_err(|e| format!("{VOLUMES}: {e}"))

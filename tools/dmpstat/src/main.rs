@@ -135,7 +135,11 @@ fn emit(args: &Args, text: &str) -> Result<(), Fail> {
             .and_then(|_| std::fs::rename(&tmp, path));
         return res.map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
-            Fail::Runtime(format!("cannot write {}: {e}", path.display()))
+            Fail::Runtime(format!(
+                "cannot write {}: {}",
+                path.display(),
+                kernel::os_text(&e)
+            ))
         });
     }
     let mut buf = text.as_bytes();
@@ -148,7 +152,12 @@ fn emit(args: &Args, text: &str) -> Result<(), Fail> {
                 Some(libc::EINTR) => continue,
                 // The reader went away (`dmpstat 1 | head`): done.
                 Some(libc::EPIPE) => std::process::exit(0),
-                _ => return Err(Fail::Runtime(format!("cannot write the report: {e}"))),
+                _ => {
+                    return Err(Fail::Runtime(format!(
+                        "cannot write the report: {}",
+                        kernel::os_text(&e)
+                    )))
+                }
             }
         }
         buf = &buf[r as usize..];
