@@ -115,8 +115,14 @@ pub(crate) enum StatusType {
 
 /// A device-mapper target type implemented in Rust.
 ///
-/// Every target of the type gets 8 bytes of per-bio data ([`Bio::data`]).
+/// Each bio a target maps carries a [`Target::BioData`] from `map` to
+/// `end_io`, in device-mapper's per-bio data (`per_io_data_size`), not in an
+/// allocation.
 pub(crate) trait Target: Sized + Send + Sync {
+    /// What `map` hands to `end_io` for each bio: at most 32 bytes, 8-byte
+    /// aligned at most.
+    type BioData: Copy;
+
     /// Name used in table lines.
     const NAME: &'static CStr;
     /// Version reported by `dmsetup targets`.
@@ -127,11 +133,14 @@ pub(crate) trait Target: Sized + Send + Sync {
     /// Builds a target from its table line (`ctr`).
     fn new(ti: &mut DmTarget, args: &Args<'_>) -> core::result::Result<Self, CtrError>;
 
-    /// Maps a bio (`map`); called on every CPU concurrently.
-    fn map(&self, ti: &DmTarget, bio: &mut Bio) -> MapResult;
+    /// Maps a bio (`map`); called on every CPU concurrently. Returns what
+    /// `end_io` gets for it.
+    fn map(&self, ti: &DmTarget, bio: &mut Bio) -> (MapResult, Self::BioData);
 
-    /// Sees a bio this target mapped complete (`end_io`).
-    fn end_io(&self, bio: &mut Bio, status: BlkStatus);
+    /// Sees a bio this target mapped complete (`end_io`), with what `map`
+    /// returned for it. The bio's size may be spent by then (blk-mq
+    /// advances it as it completes).
+    fn end_io(&self, bio: &Bio, data: Self::BioData, status: BlkStatus);
 
     /// Writes the status text of `kind` (`status`).
     fn status(
@@ -231,7 +240,7 @@ unsafe extern "C" fn ctr<T: Target>(
     // SAFETY: device-mapper passes a valid target being constructed and the
     // table line's words, valid during the call.
     let (target, args) = unsafe { (DmTarget::from_raw_mut(ti), Args::from_raw(argc, argv)) };
-    target.reserve_per_bio_data();
+    target.reserve_per_bio_data(BioDataOf::<T>::SIZE);
     let result = T::new(target, &args).and_then(|t| {
         KBox::new(t, GFP_KERNEL)
             .map_err(|_| CtrError::new(ENOMEM, c_str!("Cannot allocate target context")))
@@ -274,8 +283,34 @@ unsafe extern "C" fn map<T: Target>(ti: *mut dm_target, bio: *mut c_bio) -> c_in
     // target the bio for the time of the call.
     let (t, target, bio) =
         unsafe { (private::<T>(ti), DmTarget::from_raw(ti), Bio::from_raw(bio)) };
-    match t.map(target, bio) {
+    let (result, data) = t.map(target, bio);
+    // SAFETY: the constructor reserved `BioDataOf::<T>::SIZE` bytes of per-bio
+    // data, suitably aligned (see `BioDataOf`), which are ours while the bio
+    // is mapped.
+    unsafe { BioDataOf::<T>::of(bio).write(data) };
+    match result {
         MapResult::Remapped => bindings::DM_MAPIO_REMAPPED as c_int,
+    }
+}
+
+/// The per-bio data of `T`'s bios.
+struct BioDataOf<T>(PhantomData<T>);
+
+impl<T: Target> BioDataOf<T> {
+    /// The bytes reserved: `T::BioData` rounded up to 8, so that the data,
+    /// which device-mapper places right before its 8-byte aligned
+    /// `struct dm_target_io`, is 8-byte aligned.
+    const SIZE: usize = {
+        assert!(core::mem::size_of::<T::BioData>() <= 32);
+        assert!(core::mem::align_of::<T::BioData>() <= 8);
+        (core::mem::size_of::<T::BioData>() + 7) & !7
+    };
+
+    /// Where `bio`'s data is. Mirrors `dm_per_bio_data(bio, size)`.
+    fn of(bio: &mut Bio) -> *mut T::BioData {
+        // SAFETY: `bio` is a bio device-mapper handed to a target of type
+        // `T`, whose constructor reserved `SIZE` bytes; this computes where.
+        unsafe { bindings::dm_per_bio_data(bio.as_ptr(), Self::SIZE).cast() }
     }
 }
 
@@ -293,7 +328,10 @@ unsafe extern "C" fn end_io<T: Target>(
     // SAFETY: device-mapper calls this for a bio this live target mapped,
     // with a valid status pointer.
     let (t, bio, status) = unsafe { (private::<T>(ti), Bio::from_raw(bio), *error) };
-    t.end_io(bio, BlkStatus(status));
+    // SAFETY: `map` wrote the data of this bio (`end_io` only sees bios that
+    // `map` remapped), and it stays until the bio is freed.
+    let data = unsafe { BioDataOf::<T>::of(bio).read() };
+    t.end_io(bio, data, BlkStatus(status));
     bindings::DM_ENDIO_DONE as c_int
 }
 

@@ -222,7 +222,20 @@ impl Drop for Dmp {
     }
 }
 
+/// What `map` notes for `end_io` about each bio: by then the bio's size is
+/// spent (blk-mq advances it as the request completes).
+#[derive(Clone, Copy)]
+struct IoStart {
+    /// When it was mapped (`ktime_get_ns()`).
+    ns: u64,
+    /// Its size when mapped.
+    bytes: u32,
+    /// How it counts.
+    kind: IoKind,
+}
+
 impl dm::Target for Dmp {
+    type BioData = IoStart;
     const NAME: &'static CStr = c_str!("dmp");
     const VERSION: [u32; 3] = [1, 1, 0];
     // As dm-linear.
@@ -278,34 +291,37 @@ impl dm::Target for Dmp {
     }
 
     #[inline]
-    fn map(&self, ti: &DmTarget, bio: &mut Bio) -> MapResult {
-        let (kind, size) = Self::kind_of(bio);
-        *bio.data() = dm::now_ns();
-        self.stats.map(kind, size);
+    fn map(&self, ti: &DmTarget, bio: &mut Bio) -> (MapResult, IoStart) {
+        let (kind, bytes) = Self::kind_of(bio);
+        self.stats.map(kind, bytes);
         if let Some(s) = SHARED.get() {
-            s.volumes.map(kind, size);
+            s.volumes.map(kind, bytes);
         }
         let sector = self.offset.wrapping_add(ti.offset_of(bio.sector()));
         bio.remap(&self.dev, sector);
-        MapResult::Remapped
+        let start = IoStart {
+            ns: dm::now_ns(),
+            bytes,
+            kind,
+        };
+        (MapResult::Remapped, start)
     }
 
     #[inline]
-    fn end_io(&self, bio: &mut Bio, status: BlkStatus) {
-        let (kind, size) = Self::kind_of(bio);
+    fn end_io(&self, bio: &Bio, start: IoStart, status: BlkStatus) {
+        let IoStart { ns, bytes, kind } = start;
         if status.is_wouldblock() && bio.is_nowait() {
             // A REQ_NOWAIT bio that would have had to wait (no tag, or a
             // split needed below) never reached the device: its submitter
             // (io_uring, aio) sends it again without REQ_NOWAIT, and that is
-            // the request that counts. Such a bio ends untouched, so its op
-            // and size are those `map` counted.
-            self.stats.take_back(kind, size);
+            // the request that counts.
+            self.stats.take_back(kind, bytes);
             if let Some(s) = SHARED.get() {
-                s.volumes.take_back(kind, size);
+                s.volumes.take_back(kind, bytes);
             }
             return;
         }
-        let lat = dm::now_ns().saturating_sub(*bio.data());
+        let lat = dm::now_ns().saturating_sub(ns);
         self.stats.complete(kind, lat, status.is_err());
     }
 

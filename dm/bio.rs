@@ -89,17 +89,8 @@ impl Bio {
         unsafe { (*self.0.get()).bi_iter.bi_sector }
     }
 
-    /// The target's per-bio data: the `u64` that `per_io_data_size` (set by
-    /// [`super::DmTarget::set_per_bio_data`]) reserves with each bio.
-    /// Mirrors `dm_per_bio_data(bio, sizeof(u64))`.
-    #[inline]
-    pub(crate) fn data(&mut self) -> &mut u64 {
-        // SAFETY: every target of the type asks for 8 bytes of per-bio data in
-        // its constructor (`Target::PER_BIO_DATA`), which device-mapper places
-        // before the bio, 8-byte aligned, for as long as the bio is ours.
-        unsafe {
-            &mut *bindings::dm_per_bio_data(self.0.get(), core::mem::size_of::<u64>()).cast::<u64>()
-        }
+    pub(super) fn as_ptr(&mut self) -> *mut bio {
+        self.0.get()
     }
 
     /// Sends the bio to `sector` of `dev`.

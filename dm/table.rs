@@ -150,10 +150,10 @@ impl DmTarget {
         }
     }
 
-    /// Reserves the per-bio data that [`super::Bio::data`] hands out.
-    pub(super) fn reserve_per_bio_data(&mut self) {
+    /// Reserves `size` bytes of per-bio data (`per_io_data_size`).
+    pub(super) fn reserve_per_bio_data(&mut self, size: usize) {
         // SAFETY: `ti` is valid and owned by the constructor.
-        unsafe { (*self.0.get()).per_io_data_size = core::mem::size_of::<u64>() as c_uint };
+        unsafe { (*self.0.get()).per_io_data_size = size as c_uint };
     }
 }
 

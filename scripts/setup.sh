@@ -15,7 +15,7 @@ PKGS=(
 	flex bison bc libelf-dev libssl-dev cpio xz-utils make
 	qemu-system-x86 busybox-static
 	dmsetup fio e2fsprogs util-linux kmod coreutils diffutils
-	debootstrap sg3-utils binutils python3-prometheus-client
+	debootstrap sg3-utils binutils python3-prometheus-client libdevmapper-dev pkg-config
 )
 
 log() { echo "setup: $*" >&2; }
