@@ -25,7 +25,7 @@ set -euo pipefail
 TRIXIE_PKGS=(
 	rustc rust-src bindgen gcc gcc-14 binutils clang-19 libclang-19-dev
 	make flex bison bc libelf-dev libssl-dev dwarves kmod dkms
-	xz-utils cpio rsync perl python3 ca-certificates
+	rustfmt xz-utils cpio rsync perl python3 ca-certificates
 )
 
 CHROOT=$DMP_CACHE/debian/trixie-chroot
@@ -163,6 +163,8 @@ shift || true
 case $cmd in
 ensure)
 	mkdir -p "$DMP_CACHE/debian"
+	exec 8>"$DMP_CACHE/debian/.chroot.lock"
+	flock 8
 	if is_trixie_host; then ensure_host; else ensure_chroot; fi
 	;;
 path)
