@@ -2,18 +2,25 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The test command (`make test`, called by .ci/run): installs what is missing,
-# builds the test kernels (cached) and dmp.ko, runs the host checks (unit
-# tests, rustfmt, clippy) and the guest suite in a VM on each kernel, and
-# ends with "N passed, N failed".
+# builds the test kernels (cached) and dmp.ko for each, runs the host checks
+# (unit tests of the kernel-free code and of dmpstat, rustfmt, clippy, no
+# locked instruction on the bio path, DKMS) and the guest suite in a VM on
+# each kernel, and ends with "N passed, N failed".
 #
-#   DMP_TEST_KERNELS="normal debug"  kernels to run the guest suite on
-#   DMP_TEST_FILTER=pattern          only guest cases whose name contains it
+#   DMP_TEST_KERNELS="normal debug 7.3 debian"  kernels to run the suite on:
+#       normal, debug  6.12 LTS (Debian 12's linux-source-6.12), clang, without
+#                      and with KASAN, lockdep, kmemleak, fault injection
+#       7.3            7.3 (Debian 13's linux-source-7.3), clang
+#       debian         Debian 13's stock 7.3 kernel as shipped (GCC)
+#   DMP_TEST_FILTER=regex          only guest cases whose name matches it
+#   DMP_TEST_DKMS=0                skip the DKMS check
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$DMP_ROOT"
 
-variants=${DMP_TEST_KERNELS:-normal debug}
+variants=${DMP_TEST_KERNELS:-normal debug 7.3 debian}
 passed=0 failed=0
+t0=$(date +%s)
 
 result() { # NAME RC
 	if [ "$2" -eq 0 ]; then
@@ -25,47 +32,86 @@ result() { # NAME RC
 	fi
 }
 
+# cargo_tests DIR NAME: run a crate's unit tests, add its counts.
+cargo_tests() {
+	local log=out/host-$2.log hp hf
+	(cd "$1" && cargo test --quiet 2>&1) >"$log"
+	local rc=$?
+	cat "$log"
+	read -r hp hf < <(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log" |
+		awk '{p += $1; f += $2} END {print p + 0, f + 0}')
+	[ $rc -eq 0 ] || [ "$hf" -gt 0 ] || hf=1
+	passed=$((passed + hp)) failed=$((failed + hf))
+}
+
+# build_ko VARIANT: dmp.ko for that kernel, in the repository root.
+build_ko() {
+	make -s clean KDIR="$(kernel_dir normal)" LLVM="$LLVM_SUFFIX" >/dev/null 2>&1
+	if [ "$1" = debian ]; then
+		scripts/debian-stock.sh build >/dev/null
+	else
+		make KDIR="$(kernel_dir "$1")" LLVM="$LLVM_SUFFIX" ${2:-}
+	fi
+}
+
 "$DMP_ROOT/scripts/setup.sh" || die "set-up failed"
 for v in $variants; do
-	"$DMP_ROOT/scripts/build-kernel.sh" "$v" >/dev/null || die "building the $v kernel failed"
+	case $v in
+	debian) "$DMP_ROOT/scripts/debian-stock.sh" prepare >/dev/null || die "preparing Debian's stock kernel failed" ;;
+	*) "$DMP_ROOT/scripts/build-kernel.sh" "$v" >/dev/null || die "building the $v kernel failed" ;;
+	esac
 done
+log "kernels ready after $(($(date +%s) - t0)) s"
 
 mkdir -p out
-# Host unit tests of the kernel-free code.
-(cd tests/host && cargo test --quiet 2>&1) | tee out/host-tests.log
-read -r hp hf < <(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' out/host-tests.log |
-	awk '{p += $1; f += $2} END {print p + 0, f + 0}')
-[ "${PIPESTATUS[0]}" -eq 0 ] || [ "$hf" -gt 0 ] || hf=1
-passed=$((passed + hp)) failed=$((failed + hf))
+# Host unit tests of the kernel-free code, and of dmpstat.
+cargo_tests tests/host dmp
+cargo_tests tools/dmpstat dmpstat
 
-make -s rustfmt-check >out/rustfmt.log 2>&1
+make -s rustfmt-check >out/rustfmt.log 2>&1 &&
+	(cd tools/dmpstat && cargo fmt --check) >>out/rustfmt.log 2>&1
 rc=$?
 [ $rc -eq 0 ] || cat out/rustfmt.log
 result "rustfmt --check" $rc
 
+(cd tools/dmpstat && cargo clippy --quiet --release -- -D warnings) >out/clippy-dmpstat.log 2>&1
+rc=$?
+[ $rc -eq 0 ] || cat out/clippy-dmpstat.log
+result "dmpstat: clippy without warnings" $rc
+
 for v in $variants; do
-	kdir=$(kernel_dir "$v")
 	log "building dmp.ko against the $v kernel"
-	make -s clean KDIR="$kdir" LLVM="$LLVM_SUFFIX" >/dev/null 2>&1
-	if [ "$v" = normal ]; then
-		# clippy and rustc warnings are errors here.
-		make KDIR="$kdir" LLVM="$LLVM_SUFFIX" CLIPPY=1 >out/build-clippy.log 2>&1
+	if [ "$v" = normal ] || [ "$v" = 7.3 ]; then
+		# clippy and rustc warnings are errors here. (The debian build runs
+		# Debian's own rustc, without clippy: its warnings are errors below.)
+		build_ko "$v" CLIPPY=1 >out/build-clippy-$v.log 2>&1
 		rc=$?
-		grep -qE '^(warning|error)' out/build-clippy.log && rc=1
-		[ $rc -eq 0 ] || cat out/build-clippy.log
+		grep -qE '^(warning|error)' out/build-clippy-$v.log && rc=1
+		[ $rc -eq 0 ] || cat out/build-clippy-$v.log
 		result "dmp.ko builds without warnings (clippy, $v kernel)" $rc
-		make -s clean KDIR="$kdir" LLVM="$LLVM_SUFFIX" >/dev/null 2>&1
 	fi
-	if ! make KDIR="$kdir" LLVM="$LLVM_SUFFIX" >out/build-$v.log 2>&1; then
+	if ! build_ko "$v" >out/build-$v.log 2>&1; then
 		cat out/build-$v.log
 		result "dmp.ko builds ($v kernel)" 1
 		continue
 	fi
-	timeout=900
+	if [ "$v" = debian ]; then
+		! grep -qE '^(warning|error)' out/build-$v.log
+		rc=$?
+		[ $rc -eq 0 ] || cat out/build-$v.log
+		result "dmp.ko builds without warnings (Debian's rustc, $v kernel)" $rc
+	fi
+	scripts/check-hot-path.sh dmp.ko >out/hot-path-$v.log 2>&1
+	rc=$?
+	cat out/hot-path-$v.log
+	result "no locked instruction on the bio path ($v kernel)" $rc
+	timeout=1200
 	[ "$v" = debug ] && timeout=2400
+	start=$(date +%s)
 	scripts/vm.sh -k "$v" -t $timeout -o "out/vm-$v" -- \
 		sh tests/run.sh "${DMP_TEST_FILTER:-}" | tee "out/guest-$v.log"
 	vmrc=${PIPESTATUS[0]}
+	log "guest suite on the $v kernel: $(($(date +%s) - start)) s"
 	read -r gp gf < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "out/guest-$v.log" | tail -1)
 	if [ -z "${gp:-}" ]; then
 		result "guest suite on the $v kernel ran to its end" 1
@@ -77,7 +123,15 @@ for v in $variants; do
 	fi
 	gp= gf=
 done
+
+if [ "${DMP_TEST_DKMS:-1}" != 0 ] && [[ " $variants " == *" debian "* ]]; then
+	tests/dkms-check.sh >out/dkms.log 2>&1
+	rc=$?
+	cat out/dkms.log
+	result "dkms builds for Debian's stock Rust kernel and skips a kernel without Rust" $rc
+fi
 make -s clean KDIR="$(kernel_dir normal)" LLVM="$LLVM_SUFFIX" >/dev/null 2>&1
 
+log "test command: $(($(date +%s) - t0)) s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
