@@ -18,6 +18,11 @@ cleanup() {
 	grep -q " $T/mnt " /proc/mounts && umount "$T/mnt"
 	$DMSETUP remove_all >/dev/null 2>&1
 	$LOSETUP -D >/dev/null 2>&1
+	for d in /sys/kernel/config/nullb/*/; do
+		[ -d "$d" ] || continue
+		echo 0 >"$d/power"
+		rmdir "$d"
+	done
 	grep -q '^dmp ' /proc/modules && rmmod dmp
 	grep -q '^null_blk ' /proc/modules && rmmod null_blk
 	rm -rf "$T"
