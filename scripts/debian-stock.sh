@@ -286,8 +286,10 @@ build() {
 	git -C "$DMP_ROOT" ls-files -z --cached --others --exclude-standard |
 		(cd "$DMP_ROOT" && xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
 		tar -C "$DMP_ROOT" --null -T - -cf - | tar -C "$b" -xf -
-	in_env nice -n 10 make -C "$b" KDIR="$TREE" -j"$JOBS" >"$b/build.log" 2>&1 ||
-		{ tail -30 "$b/build.log" >&2; die "building dmp.ko for $RELEASE failed (log: $b/build.log)"; }
+	# kbuild's output goes to stderr (stdout is only the module's path), so
+	# that a caller sees the compiler's warnings.
+	in_env nice -n 10 make -C "$b" KDIR="$TREE" -j"$JOBS" 2>&1 | tee "$b/build.log" >&2 ||
+		die "building dmp.ko for $RELEASE failed (log: $b/build.log)"
 	vm=$(modinfo -F vermagic "$b/dmp.ko")
 	[[ $vm == "$RELEASE "* ]] || die "dmp.ko has vermagic '$vm', not $RELEASE"
 	timed "dmp build" $((SECONDS - t0))
