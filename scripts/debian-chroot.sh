@@ -10,6 +10,7 @@
 #   debian-chroot.sh run --throwaway CMD...
 #                                        run CMD in a throwaway overlay of the
 #                                        chroot (for tests that install things)
+#   debian-chroot.sh upgrade             apt-get upgrade the chroot
 #   debian-chroot.sh path                print the chroot's directory ("/" on trixie)
 #
 # Commands run with the chroot's /proc, /dev and /sys mounted and with
@@ -167,6 +168,20 @@ ensure)
 	flock 8
 	if is_trixie_host; then ensure_host; else ensure_chroot; fi
 	;;
+upgrade)
+	# Bring the chroot's packages up to date (a kernel built by a newer rustc
+	# of the suite wants that rustc).
+	is_trixie_host && die "upgrade: not on a Debian 13 host (use apt there)"
+	mkdir -p "$DMP_CACHE/debian"
+	exec 8>"$DMP_CACHE/debian/.chroot.lock"
+	flock 8
+	ensure_chroot
+	log "upgrading the chroot's packages"
+	in_env "$CHROOT" apt-get update -q >>"$CHROOT.apt.log" 2>&1 &&
+		in_env "$CHROOT" env DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -q >>"$CHROOT.apt.log" 2>&1 ||
+		die "upgrading the chroot failed: see $CHROOT.apt.log"
+	in_env "$CHROOT" apt-get clean
+	;;
 path)
 	if is_trixie_host; then echo /; else echo "$CHROOT"; fi
 	;;
@@ -182,6 +197,6 @@ run)
 	if [ -n "$throwaway" ]; then in_throwaway_env "$CHROOT" "$@"; else in_env "$CHROOT" "$@"; fi
 	;;
 *)
-	die "usage: debian-chroot.sh ensure|path|run [--throwaway] CMD..."
+	die "usage: debian-chroot.sh ensure|upgrade|path|run [--throwaway] CMD..."
 	;;
 esac

@@ -148,6 +148,11 @@ regenerate_rust() {
 	# The toolchain must be the kernel's own.
 	want=$(cfg CONFIG_RUSTC_VERSION_TEXT "$TREE/.config")
 	have=$(in_env rustc --version)
+	if [ "$want" != "$have" ] && ! is_trixie_host; then
+		log "the kernel was built with '$want', the chroot has '$have': upgrading the chroot"
+		"$CHROOT_SH" upgrade
+		have=$(in_env rustc --version)
+	fi
 	[ "$want" = "$have" ] || die "the kernel was built with '$want' but Debian 13's rustc is '$have': the Rust metadata would not match"
 	want=$(cfg CONFIG_BINDGEN_VERSION_TEXT "$TREE/.config")
 	have=$(in_env bindgen --version 2>/dev/null | head -1)
