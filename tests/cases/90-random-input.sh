@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: GPL-2.0
+# Seeded random input: thousands of mutated table lines, messages and
+# `volumes` writes (tests/tools/fuzz_input.rs), each checked against the
+# SPEC; then nothing may be left behind and the module must unload.
+
+t_random_table_lines_messages_and_volumes_writes() {
+	load
+	l=$(loopdev 16)
+	# 5000 of each on the debug kernel, 1000 elsewhere.
+	n=1000
+	[ "$(cat /dmp/kernel-variant)" = debug ] && n=5000
+	/dmp/bin/fuzz_input $l 32768 $n ${DMP_FUZZ_SEED:-} >$T/fuzz.log 2>&1
+	rc=$?
+	cat $T/fuzz.log
+	[ $rc -eq 0 ] || fail "random input (replay with DMP_FUZZ_SEED=$(sed -n 's/^seed //p' $T/fuzz.log))"
+	sed 's/^/  # /' $T/fuzz.log
+	assert_eq "$($DMSETUP ls)" "No devices found" "devices left"
+	must rmmod dmp
+}
