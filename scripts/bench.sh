@@ -9,6 +9,9 @@
 #   scripts/bench.sh [ROUNDS] [SECONDS] [MODES] [WORKLOADS]
 #   defaults: 5 3 "interleaved paired" "randread:4k randwrite:4k read:128k"
 #
+# BENCH_KERNEL chooses the kernel: normal (6.12, default), 7.3, or debian
+# (Debian 13's stock kernel).
+#
 # BENCH_VM chooses the VM:
 #   icount (default)  TCG with `-icount shift=3,sleep=off` and one vCPU: guest
 #                     time advances with the instructions the guest executes,
@@ -28,15 +31,20 @@ icount) export DMP_SMP=1 DMP_ICOUNT=3 ;;
 smp) export DMP_SMP=2 ;;
 *) die "BENCH_VM is icount or smp" ;;
 esac
+kernel=${BENCH_KERNEL:-normal}
 scripts/setup.sh
-kdir=$(scripts/build-kernel.sh normal)
-make -s KDIR="$kdir" LLVM="$LLVM_SUFFIX"
+if [ "$kernel" = debian ]; then
+	scripts/debian-stock.sh build >/dev/null
+else
+	kdir=$(scripts/build-kernel.sh "$kernel")
+	make -s KDIR="$kdir" LLVM="$LLVM_SUFFIX"
+fi
 mkdir -p out/bench
-scripts/vm.sh -k normal -t 3600 -o out/bench -- sh scripts/guest/bench.sh "$rounds" "$secs" "$modes" "$workloads" |
+scripts/vm.sh -k "$kernel" -t 3600 -o out/bench -- sh scripts/guest/bench.sh "$rounds" "$secs" "$modes" "$workloads" |
 	tee out/bench/raw.log | grep -v '^ROW '
 
 echo
-echo "host: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); VM: $(cat out/bench/accel), ${DMP_SMP} vCPU(s)"
+echo "kernel: $kernel; host: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); VM: $(cat out/bench/accel), ${DMP_SMP} vCPU(s)"
 python3 - out/bench/raw.log <<'PY'
 import statistics as st, sys, collections
 rows = collections.defaultdict(lambda: collections.defaultdict(dict))
