@@ -77,9 +77,14 @@ t_module_init_unwinds_on_allocation_failures() {
 	[ "$total" -gt 0 ] || fail "dmp's init allocates nothing?"
 	before=$(klog_lines)
 	n=1
-	failures=0
+	failures=0 missed=0
 	while [ $n -le $total ]; do
-		injected $n $INSMOD $KO || fail "call $n of $total did not happen"
+		# The per-CPU allocator sometimes makes one call fewer (a chunk
+		# it already has): the load then succeeds untouched.
+		injected $n $INSMOD $KO || {
+			[ $rc -eq 0 ] || fail "call $n of $total did not happen, and the load failed"
+			missed=$((missed + 1))
+		}
 		if [ $rc -eq 0 ]; then
 			$DMSETUP targets | grep -q '^dmp ' || fail "n=$n: loaded without the target"
 			[ -f $VOLUMES ] || fail "n=$n: loaded without $VOLUMES"
@@ -97,7 +102,7 @@ t_module_init_unwinds_on_allocation_failures() {
 	# Some failures are absorbed on the way (the load then succeeds, and
 	# works): each is either a clean failure or a working module.
 	note "dmp's init makes $total allocations; failing each in turn: $failures failed loads," \
-		"$reg in target registration, $sysfs in the sysfs set-up"
+		"$reg in target registration, $sysfs in the sysfs set-up, $missed not reached"
 	[ "$reg" -ge 1 ] || fail "no allocation failure hit target registration"
 	[ "$sysfs" -ge 1 ] || fail "no allocation failure hit the sysfs set-up"
 	# It still loads and works.
@@ -121,9 +126,12 @@ t_create_fails_cleanly_on_allocation_failures() {
 	[ "$total" -gt 0 ] || fail "dmp's constructor allocates nothing?"
 	before=$(klog_lines)
 	n=1
-	failures=0
+	failures=0 missed=0
 	while [ $n -le $total ]; do
-		injected $n $DMSETUP create f1 --table "$table" || fail "call $n of $total did not happen"
+		injected $n $DMSETUP create f1 --table "$table" || {
+			[ $rc -eq 0 ] || fail "call $n of $total did not happen, and the create failed"
+			missed=$((missed + 1))
+		}
 		if [ $rc -eq 0 ]; then
 			assert_eq "$($DMSETUP table f1 | cut -d' ' -f5)" 8 "n=$n: offset of f1"
 			must $DMSETUP remove f1
@@ -136,7 +144,7 @@ t_create_fails_cleanly_on_allocation_failures() {
 	done
 	ctx=$(dmesg | tail -n +$((before + 1)) | grep -c 'dmp: Cannot allocate target context')
 	note "dmp's constructor makes $total allocations; failing each in turn: $failures failed creates," \
-		"$ctx at the constructor's own allocation"
+		"$ctx at the constructor's own allocation, $missed not reached"
 	[ "$ctx" -ge 1 ] || fail "no allocation failure hit the constructor"
 	assert_eq "$(ls /sys/block/${loop#/dev/}/holders | wc -l)" 0 "holders of $loop"
 	must rmmod dmp
