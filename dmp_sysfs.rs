@@ -15,7 +15,7 @@ use crate::dm::{AttrOps, Attribute, KobjDir, SliceWriter};
 struct VolumesFile;
 
 impl AttrOps for VolumesFile {
-    const NAME: &'static CStr = c_str!("volumes");
+    const NAME: &'static [u8] = b"volumes\0";
     const MODE: u16 = 0o644;
 
     fn show(out: &mut SliceWriter<'_>) {

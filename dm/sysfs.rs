@@ -13,8 +13,9 @@ use super::SliceWriter;
 
 /// What an attribute file shows and what a write to it does.
 pub(crate) trait AttrOps: 'static {
-    /// The file's name.
-    const NAME: &'static CStr;
+    /// The file's name, NUL-terminated (a byte string, so that a constant
+    /// can point at it on every kernel).
+    const NAME: &'static [u8];
     /// The file's mode.
     const MODE: u16;
     /// Writes the file's text (at most a page).
@@ -40,7 +41,8 @@ impl<T: AttrOps> Attribute<T> {
         // SAFETY: `kobj_attribute` is plain C data for which all zeroes is
         // valid (null name and callbacks, no lockdep key override).
         let mut a: bindings::kobj_attribute = unsafe { core::mem::zeroed() };
-        a.attr.name = T::NAME.as_char_ptr();
+        assert!(!T::NAME.is_empty() && T::NAME[T::NAME.len() - 1] == 0);
+        a.attr.name = T::NAME.as_ptr().cast();
         a.attr.mode = T::MODE;
         #[cfg(not(dmp_sysfs_const_callbacks))]
         {

@@ -3,10 +3,7 @@
 //! A table's targets and the devices they open, and the words of table lines
 //! and messages.
 
-use core::{
-    ffi::CStr as RawCStr,
-    ptr::{self, addr_of},
-};
+use core::ptr::{self, addr_of};
 use kernel::{
     error::to_result,
     ffi::{c_char, c_int, c_uint, c_void},
@@ -45,8 +42,8 @@ impl DmDev {
     pub(crate) fn name(&self) -> &str {
         // SAFETY: `dm_dev.name` is a NUL-terminated string set when the device
         // was opened and unchanged while it is held.
-        let name = unsafe { RawCStr::from_ptr(addr_of!((*self.dev).name).cast()) };
-        name.to_str().unwrap_or("?")
+        let name = unsafe { c_bytes(addr_of!((*self.dev).name).cast()) };
+        core::str::from_utf8(name).unwrap_or("?")
     }
 }
 
@@ -157,6 +154,17 @@ impl DmTarget {
     }
 }
 
+/// The bytes of the C string at `p`, without its NUL. (The kernels' `CStr`
+/// types differ, 6.12's own and 7.x's `core::ffi::CStr`; this works on both.)
+///
+/// # Safety
+///
+/// `p` is a NUL-terminated string that lives, unchanged, for `'a`.
+unsafe fn c_bytes<'a>(p: *const c_char) -> &'a [u8] {
+    // SAFETY: the caller's promise; `strlen()` stops at the NUL.
+    unsafe { core::slice::from_raw_parts(p.cast::<u8>(), bindings::strlen(p)) }
+}
+
 /// One word of a table line or a message: a C string.
 #[derive(Clone, Copy)]
 pub(crate) struct Arg<'a>(*const c_char, core::marker::PhantomData<&'a u8>);
@@ -165,7 +173,7 @@ impl<'a> Arg<'a> {
     /// The word's bytes, without the NUL.
     pub(crate) fn as_bytes(self) -> &'a [u8] {
         // SAFETY: a valid C string for `'a` (see `Args::from_raw`).
-        unsafe { RawCStr::from_ptr(self.0.cast()) }.to_bytes()
+        unsafe { c_bytes(self.0) }
     }
 }
 
