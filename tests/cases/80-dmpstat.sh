@@ -193,10 +193,12 @@ t_dmpstat_interval_reports_deltas() {
 t_dmpstat_interrupt_ends_after_a_whole_document() {
 	dmp1_with_io
 	for sig in INT TERM; do
+		# No old output may be taken for the new run's.
+		rm -f "$T/out"
 		$DMPSTAT --json 1 >"$T/out" 2>"$T/err" &
 		pid=$!
 		i=0
-		while [ "$(($(wc -l <"$T/out")))" -lt 2 ] && [ $i -lt 100 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i + 1)); done
+		while [ "$(($(cat "$T/out" 2>/dev/null | wc -l)))" -lt 2 ] && [ $i -lt 100 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i + 1)); done
 		kill -$sig $pid
 		wait $pid
 		rc=$?
