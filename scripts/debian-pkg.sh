@@ -14,8 +14,10 @@ suite=${1:?usage: debian-pkg.sh SUITE PKG...}
 shift
 root="$DMP_CACHE/apt/$suite"
 mkdir -p "$root"/{lists/partial,cache/archives/partial,debs}
-mirror=$(sed -n 's/^URIs: *\([^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
-[ -n "$mirror" ] || mirror=$(sed -n 's/^deb \(http[^ ]*\) .*/\1/p' /etc/apt/sources.list 2>/dev/null | grep -v security | head -1)
+# The machine's own mirror: deb822 sources first, then a one-line list.
+mirror=$({ sed -n 's/^URIs: *\([^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null || true; } | head -1)
+[ -n "$mirror" ] || mirror=$({ sed -n 's/^deb \(http[^ ]*\) .*/\1/p' /etc/apt/sources.list 2>/dev/null || true; } |
+	grep -v security | head -1)
 [ -n "$mirror" ] || die "no Debian mirror found in the apt sources"
 echo "deb $mirror $suite main" >"$root/sources.list"
 apt_opts=(

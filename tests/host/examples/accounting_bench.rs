@@ -117,6 +117,8 @@ enum Variant {
     FullClock,
     /// Two clock reads alone.
     Clock,
+    /// Two `rdtsc` alone: what any TSC-based clock pays at least.
+    Rdtsc,
 }
 
 #[inline(always)]
@@ -166,6 +168,13 @@ fn one(v: Variant, t: &TargetStats<Tls<false>>, vol: &VolumeStats<Tls<true>>, i:
             black_box(now_ns());
             black_box(now_ns());
         }
+        Variant::Rdtsc => {
+            // SAFETY: `rdtsc` has no preconditions on x86-64.
+            unsafe {
+                black_box(core::arch::x86_64::_rdtsc());
+                black_box(core::arch::x86_64::_rdtsc());
+            }
+        }
     }
 }
 
@@ -203,6 +212,7 @@ fn main() {
         ("dmp_stats code (map+complete)", Variant::Full),
         ("dmp_stats code + 2 clock reads", Variant::FullClock),
         ("2 clock reads alone", Variant::Clock),
+        ("2 rdtsc alone", Variant::Rdtsc),
     ];
     println!("ns per bio (median of {RUNS} runs of {ITERS} bios per thread)");
     println!(
