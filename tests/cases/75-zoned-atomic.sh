@@ -82,6 +82,8 @@ t_zoned_unaligned_tables_refused() {
 # dm-linear: same queue limits, a write that succeeds on both.
 t_atomic_writes_like_linear() {
 	load
+	# Without udev, nothing loads the disk driver when the disk appears.
+	$MODPROBE sd_mod || fail "no sd_mod"
 	$MODPROBE scsi_debug dev_size_mb=64 sector_size=4096 atomic_wr=1 ||
 		{ echo "no scsi_debug with atomic writes on this kernel"; exit 77; }
 	sd=
