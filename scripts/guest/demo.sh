@@ -21,6 +21,11 @@ run /usr/bin/dd if=/dev/mapper/dmp1 of=/dev/null bs=4k count=5 iflag=direct
 run cat /sys/module/dmp/stat/volumes
 run /usr/sbin/dmsetup status dmp1
 run /usr/sbin/dmsetup table dmp1
+run /usr/sbin/dmsetup message dmp1 0 stats
+run /dmp/bin/dmpstat
+run /dmp/bin/dmpstat --histogram dmp1
+run /dmp/bin/dmpstat --json dmp1
+run /dmp/bin/dmpstat --prometheus dmp1
 run /usr/sbin/dmsetup message dmp1 0 reset
 run /usr/sbin/dmsetup status dmp1
 sh_run "echo > /sys/module/dmp/stat/volumes"
