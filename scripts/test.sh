@@ -74,6 +74,28 @@ rc=$?
 [ $rc -eq 0 ] || cat out/rustfmt.log
 result "rustfmt --check" $rc
 
+# `make` against a kernel dmp cannot be built for: one clear line, no build.
+refusal() { # NAME EXPECTED_TEXT MAKE_ARGS...
+	local name=$1 want=$2 out
+	shift 2
+	out=$(make -s "$@" 2>&1 >/dev/null | head -1)
+	[[ $out == "dmp: cannot build for "*"$want"* ]] && [ ! -e dmp.ko ]
+	local rc=$?
+	[ $rc -eq 0 ] || echo "got: $out"
+	result "make refuses $name with one line" $rc
+}
+rm -f dmp.ko
+fake=$(mktemp -d)
+grep -v '^CONFIG_RUST' "$(kernel_dir normal)/.config" >"$fake/.config"
+refusal "a kernel without CONFIG_RUST" "built without Rust support" KDIR="$fake"
+printf '#!/bin/sh\necho "bindgen 0.60.1"\n' >"$fake/bindgen" && chmod +x "$fake/bindgen"
+refusal "too old a bindgen" "bindgen 0.60.1 is older than this kernel needs" \
+	KDIR="$(kernel_dir normal)" BINDGEN="$fake/bindgen"
+printf '#!/bin/sh\necho "rustc 1.78.0 (9b00956e5 2024-04-29)"\n' >"$fake/rustc" && chmod +x "$fake/rustc"
+refusal "another rustc than the kernel's" "is not the compiler the kernel was built with" \
+	KDIR="$(kernel_dir normal)" RUSTC="$fake/rustc"
+rm -rf "$fake"
+
 (cd tools/dmpstat && cargo clippy --quiet --release -- -D warnings) >out/clippy-dmpstat.log 2>&1
 rc=$?
 [ $rc -eq 0 ] || cat out/clippy-dmpstat.log
