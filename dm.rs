@@ -18,7 +18,7 @@
 //! - `dmp_atomic_writes`: device-mapper has `DM_TARGET_ATOMIC_WRITES`;
 //! - `dmp_sysfs_const_callbacks`: `kobj_attribute` has `show_const`.
 //!
-//! Submodules: [`bio`] (bios, the clock), [`table`] (targets, their devices
+//! Submodules: [`bio`] (bios), [`clock`] (the latency clock), [`table`] (targets, their devices
 //! and arguments), [`percpu`] (per-CPU counters), [`sysfs`] (a static sysfs
 //! attribute), [`global`] (module-wide state), [`fmt`] (text into C buffers).
 
@@ -32,13 +32,14 @@ use kernel::{
 };
 
 mod bio;
+pub(crate) mod clock;
 mod fmt;
 mod global;
 mod percpu;
 mod sysfs;
 mod table;
 
-pub(crate) use bio::{now_ns, Bio, BlkStatus, ReqOp};
+pub(crate) use bio::{Bio, BlkStatus, ReqOp};
 pub(crate) use fmt::SliceWriter;
 pub(crate) use global::{Global, GlobalGuard};
 pub(crate) use percpu::PerCpu;

@@ -8,6 +8,9 @@
 #include <linux/device-mapper.h>
 #include <linux/percpu.h>
 #include <linux/timekeeping.h>
+#ifdef CONFIG_X86
+#include <asm/tsc.h>
+#endif
 
 /*
  * Macros bindgen cannot evaluate (they cast with __force), made constants it

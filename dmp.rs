@@ -67,6 +67,10 @@ impl<const N: usize> Counters for Cpu<N> {
         self.0.add(i, v)
     }
     #[inline(always)]
+    fn add_n<const M: usize>(&self, adds: [(usize, u64); M]) {
+        self.0.add_n(adds)
+    }
+    #[inline(always)]
     fn max(&self, i: usize, v: u64) {
         self.0.max(i, v)
     }
@@ -113,6 +117,7 @@ struct DmpModule {
 
 impl kernel::Module for DmpModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        dm::clock::init();
         let volumes = VolumeStats::new(Cpu(dm::PerCpu::new()?));
         let shared = KBox::pin_init(
             pin_init!(Shared {
@@ -162,6 +167,8 @@ pub(crate) fn volumes_store(input: &[u8]) -> Result {
 /// One dmp target: its device, where on it the target starts, its counters.
 struct Dmp {
     stats: Arc<Stats>,
+    /// The module-wide counters (`SHARED` outlives every target).
+    volumes: &'static VolumeStats<Cpu<VOLUME_COUNTERS>>,
     dev: DmDev,
     offset: u64,
     /// Identity of this target in the `live` list.
@@ -226,8 +233,8 @@ impl Drop for Dmp {
 /// spent (blk-mq advances it as the request completes).
 #[derive(Clone, Copy)]
 struct IoStart {
-    /// When it was mapped (`ktime_get_ns()`).
-    ns: u64,
+    /// When it was mapped.
+    at: dm::clock::Stamp,
     /// Its size when mapped.
     bytes: u32,
     /// How it counts.
@@ -284,6 +291,7 @@ impl dm::Target for Dmp {
             .map_err(|e| CtrError::new(e, c_str!("Cannot allocate counters")))?;
         Ok(Self {
             stats,
+            volumes: &shared().volumes,
             dev,
             offset,
             id,
@@ -294,13 +302,11 @@ impl dm::Target for Dmp {
     fn map(&self, ti: &DmTarget, bio: &mut Bio) -> (MapResult, IoStart) {
         let (kind, bytes) = Self::kind_of(bio);
         self.stats.map(kind, bytes);
-        if let Some(s) = SHARED.get() {
-            s.volumes.map(kind, bytes);
-        }
+        self.volumes.map(kind, bytes);
         let sector = self.offset.wrapping_add(ti.offset_of(bio.sector()));
         bio.remap(&self.dev, sector);
         let start = IoStart {
-            ns: dm::now_ns(),
+            at: dm::clock::now(),
             bytes,
             kind,
         };
@@ -309,19 +315,17 @@ impl dm::Target for Dmp {
 
     #[inline]
     fn end_io(&self, bio: &Bio, start: IoStart, status: BlkStatus) {
-        let IoStart { ns, bytes, kind } = start;
+        let IoStart { at, bytes, kind } = start;
         if status.is_wouldblock() && bio.is_nowait() {
             // A REQ_NOWAIT bio that would have had to wait (no tag, or a
             // split needed below) never reached the device: its submitter
             // (io_uring, aio) sends it again without REQ_NOWAIT, and that is
             // the request that counts.
             self.stats.take_back(kind, bytes);
-            if let Some(s) = SHARED.get() {
-                s.volumes.take_back(kind, bytes);
-            }
+            self.volumes.take_back(kind, bytes);
             return;
         }
-        let lat = dm::now_ns().saturating_sub(ns);
+        let lat = at.elapsed_ns();
         self.stats.complete(kind, lat, status.is_err());
     }
 

@@ -132,11 +132,3 @@ impl BlkStatus {
         self.0 == bindings::DMP_BLK_STS_AGAIN
     }
 }
-
-/// Monotonic time in ns. Mirrors `ktime_get_ns()` (include/linux/timekeeping.h),
-/// `ktime_to_ns(ktime_get())`.
-#[inline]
-pub(crate) fn now_ns() -> u64 {
-    // SAFETY: `ktime_get()` may be called from any context.
-    unsafe { bindings::ktime_get() as u64 }
-}

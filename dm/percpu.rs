@@ -59,8 +59,23 @@ impl<const N: usize> PerCpu<N> {
     /// other CPU writes this CPU's counter.
     #[inline(always)]
     pub(crate) fn add(&self, i: usize, v: u64) {
+        self.add_n([(i, v)]);
+    }
+
+    /// Adds each `(i, v)` of `adds`, as [`add`](Self::add) does, reading the
+    /// per-CPU address once.
+    #[inline(always)]
+    pub(crate) fn add_n<const M: usize>(&self, adds: [(usize, u64); M]) {
+        let base = self.base;
+        for (i, v) in adds {
+            Self::add_at(base, i, v);
+        }
+    }
+
+    #[inline(always)]
+    fn add_at(base: *mut u64, i: usize, v: u64) {
         assert!(i < N);
-        let p = self.base.wrapping_add(i);
+        let p = base.wrapping_add(i);
         #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
         // SAFETY: `p` is a per-CPU address inside the allocation (checked
         // above); `%gs`-relative, it is the running CPU's copy.
@@ -72,7 +87,9 @@ impl<const N: usize> PerCpu<N> {
         // Generic `this_cpu_add()` disables interrupts around a plain add;
         // an atomic add on the copy of the CPU this runs on (or ran on a
         // moment ago) is exact too.
-        self.atomic(raw_smp_processor_id(), i).fetch_add(v, Relaxed);
+        // SAFETY: `p` is that CPU's copy of counter `i` (see `atomic`).
+        unsafe { AtomicU64::from_ptr(p.wrapping_byte_add(cpu_offset(raw_smp_processor_id()))) }
+            .fetch_add(v, Relaxed);
     }
 
     /// Raises counter `i` of the running CPU to `v` if it is below.
@@ -115,15 +132,7 @@ impl<const N: usize> PerCpu<N> {
     /// (include/linux/percpu-defs.h): the per-CPU address plus the CPU's
     /// offset, `__per_cpu_offset[cpu]` (`per_cpu_offset()`).
     fn atomic(&self, cpu: usize, i: usize) -> &AtomicU64 {
-        #[cfg(CONFIG_SMP)]
-        // SAFETY: `cpu` is below `nr_cpu_ids` (callers), so within the array.
-        let off = unsafe { ptr::read(addr_of!(b::__per_cpu_offset).cast::<usize>().add(cpu)) };
-        #[cfg(not(CONFIG_SMP))]
-        let off = {
-            let _ = cpu;
-            0usize
-        };
-        let p = self.base.wrapping_add(i).wrapping_byte_add(off);
+        let p = self.base.wrapping_add(i).wrapping_byte_add(cpu_offset(cpu));
         // SAFETY: `p` is CPU `cpu`'s copy of counter `i`, valid and aligned
         // while `self` lives; other CPUs only access it atomically (an
         // aligned 64-bit access is atomic), this one with single instructions.
@@ -156,6 +165,20 @@ impl<const N: usize> Drop for PerCpu<N> {
         // SAFETY: allocated in `new`, freed once, here.
         unsafe { bindings::free_percpu(self.base.cast()) };
     }
+}
+
+/// The per-CPU offset of `cpu` (`per_cpu_offset()`, `__per_cpu_offset[cpu]`).
+fn cpu_offset(cpu: usize) -> usize {
+    #[cfg(CONFIG_SMP)]
+    // SAFETY: `cpu` is below `nr_cpu_ids` (callers), so within the array,
+    // which does not change after boot.
+    let off = unsafe { ptr::read(addr_of!(b::__per_cpu_offset).cast::<usize>().add(cpu)) };
+    #[cfg(not(CONFIG_SMP))]
+    let off = {
+        let _ = cpu;
+        0usize
+    };
+    off
 }
 
 /// The possible CPUs. Mirrors `for_each_possible_cpu()`
