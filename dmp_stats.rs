@@ -201,15 +201,15 @@ impl Detail {
     }
 }
 
-/// The baselines of one view of a target's counters.
-struct Baseline([AtomicU64; SUMS]);
+/// The baselines of one view of `N` counters.
+struct Baseline<const N: usize>([AtomicU64; N]);
 
-impl Baseline {
+impl<const N: usize> Baseline<N> {
     #[allow(clippy::declare_interior_mutable_const)]
     const ZERO: AtomicU64 = AtomicU64::new(0);
 
     const fn new() -> Self {
-        Self([Self::ZERO; SUMS])
+        Self([Self::ZERO; N])
     }
 
     /// The figure of counter `i` of `c` in this view; with `clear`, starts a
@@ -245,8 +245,8 @@ impl Baseline {
 /// (zeroed by `reset` and by `stats clear`).
 pub(crate) struct TargetStats<C> {
     counters: C,
-    status: Baseline,
-    detail: Baseline,
+    status: Baseline<SUMS>,
+    detail: Baseline<SUMS>,
 }
 
 impl<C: Counters> TargetStats<C> {
@@ -296,7 +296,7 @@ impl<C: Counters> TargetStats<C> {
             .add(at(k, SIZE + size_bucket(bytes)), minus_one);
     }
 
-    fn read(&self, view: &Baseline, clear: bool) -> Detail {
+    fn read(&self, view: &Baseline<SUMS>, clear: bool) -> Detail {
         let mut d = Detail::default();
         for (k, s) in d.0.iter_mut().enumerate() {
             s.reqs = view.take(&self.counters, at(k, REQS), clear);
@@ -371,23 +371,18 @@ const V_WRITE_BYTES: usize = 3;
 /// Number of module-wide counters.
 pub(crate) const VOLUME_COUNTERS: usize = 4;
 
-/// The baselines of `volumes`.
-struct VolumeBaseline([AtomicU64; VOLUME_COUNTERS]);
-
 /// Reads and writes of every dmp target since load or the last reset.
 pub(crate) struct VolumeStats<C> {
     counters: C,
-    base: VolumeBaseline,
+    base: Baseline<VOLUME_COUNTERS>,
 }
 
 impl<C: Counters> VolumeStats<C> {
     /// Counts from zero in `counters` (all zero).
     pub(crate) const fn new(counters: C) -> Self {
-        #[allow(clippy::declare_interior_mutable_const)]
-        const ZERO: AtomicU64 = AtomicU64::new(0);
         Self {
             counters,
-            base: VolumeBaseline([ZERO; VOLUME_COUNTERS]),
+            base: Baseline::new(),
         }
     }
 
@@ -420,18 +415,7 @@ impl<C: Counters> VolumeStats<C> {
     }
 
     fn take(&self, i: usize, clear: bool) -> u64 {
-        let base = &self.base.0[i];
-        loop {
-            let b = base.load(Relaxed);
-            let now = self.counters.sum(i);
-            let delta = now.wrapping_sub(b);
-            if (delta as i64) < 0 {
-                return 0;
-            }
-            if !clear || base.compare_exchange(b, now, Relaxed, Relaxed).is_ok() {
-                return delta;
-            }
-        }
+        self.base.take(&self.counters, i, clear)
     }
 
     /// The figures since load or the last reset.
