@@ -79,10 +79,15 @@ t_fio_mixed_load_matches_counters() {
 	[ "$1" -gt 0 ] && [ "$2" -gt 0 ] || fail "fio issued '$1' reads, '$2' writes"
 }
 
+# Rounds of the churn cases: 100, or 25 on the debug kernel, where each round
+# is slow and kmemleak (last case) checks for leaks exactly.
+churn_rounds() { if [ -e /sys/kernel/debug/kmemleak ]; then echo 25; else echo 100; fi; }
+
 t_churn_module_load_unload() {
 	loop=$(loopdev 4)
+	n=$(churn_rounds)
 	i=0
-	while [ $i -lt 100 ]; do
+	while [ $i -lt $n ]; do
 		insmod $KO || fail "insmod round $i"
 		echo "0 8192 dmp $loop" | $DMSETUP create churn || fail "create round $i"
 		$DD if=/dev/mapper/churn of=/dev/null bs=4096 count=2 iflag=direct 2>/dev/null ||
@@ -98,8 +103,9 @@ t_churn_devices() {
 	load
 	l1=$(loopdev 4)
 	l2=$(loopdev 4)
+	n=$(churn_rounds)
 	i=0
-	while [ $i -lt 100 ]; do
+	while [ $i -lt $n ]; do
 		# Slab caches settle during the first rounds; measure the last 80.
 		[ $i -eq 20 ] && slab_before=$(awk '/^Slab:/ {print $2}' /proc/meminfo)
 		echo "0 8192 dmp $l1" | $DMSETUP create c1 || fail "create c1 round $i"
@@ -109,9 +115,9 @@ t_churn_devices() {
 		$DMSETUP remove c3 && $DMSETUP remove c2 && $DMSETUP remove c1 || fail "remove round $i"
 		i=$((i + 1))
 	done
-	volumes_is 200 4096 0 0 200 4096
+	volumes_is $((2 * n)) 4096 0 0 $((2 * n)) 4096
 	slab_after=$(awk '/^Slab:/ {print $2}' /proc/meminfo)
-	note "slab: $slab_before kB after round 20, $slab_after kB after round 100"
+	note "slab: $slab_before kB after round 20, $slab_after kB after round $n"
 	# 240 leaked targets (1088 bytes each, in kmalloc-2k) would add 480 kB. On the
 	# debug kernel KASAN's quarantine holds freed objects back, and kmemleak
 	# (last case) is the exact check instead.
