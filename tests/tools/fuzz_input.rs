@@ -7,8 +7,9 @@
 //!
 //! - a table line is accepted exactly when it is valid (1 or 2 words, the
 //!   offset a decimal below 2^64, offset + length within the device); an
-//!   accepted one reads back as `<major:minor> <offset>`; every try leaves no
-//!   device and no reference (the device's holders, dmp's use count);
+//!   accepted one reads back as `<major:minor> <offset>`; each is loaded as
+//!   the inactive table of one device, then cleared, and no try leaves a
+//!   reference (the device's holders, dmp's use count);
 //! - a message is accepted exactly when it is `reset`, `stats` or
 //!   `stats clear`;
 //! - a `volumes` write resets exactly when it is empty, `0` or `reset` (with
@@ -38,6 +39,7 @@ const DM_DEV_CREATE: u64 = 3;
 const DM_DEV_REMOVE: u64 = 4;
 const DM_DEV_SUSPEND: u64 = 6;
 const DM_TABLE_LOAD: u64 = 9;
+const DM_TABLE_CLEAR: u64 = 10;
 const DM_TABLE_STATUS: u64 = 12;
 const DM_TARGET_MSG: u64 = 14;
 const DM_STATUS_TABLE_FLAG: u32 = 1 << 4;
@@ -100,6 +102,12 @@ impl Dm {
     fn remove(&self) {
         self.call(DM_DEV_REMOVE, 0, &[], &mut Vec::new())
             .expect("DM_DEV_REMOVE");
+    }
+
+    /// Drops the inactive table (a loaded, not yet resumed one).
+    fn clear(&self) {
+        self.call(DM_TABLE_CLEAR, 0, &[], &mut Vec::new())
+            .expect("DM_TABLE_CLEAR");
     }
 
     fn load(&self, len: u64, params: &[u8]) -> Result<(), i32> {
@@ -313,6 +321,8 @@ fn main() {
         format!("{mm} {}", size / 2).into_bytes(),
     ];
     let (mut valid, mut refused) = (0, 0);
+    // One device; each line is loaded as its inactive table, then cleared.
+    dm.create();
     for i in 0..count {
         let b = r.pick(&base).clone();
         let p = mutate(&mut r, &b);
@@ -336,7 +346,6 @@ fn main() {
                     && words.len() <= 2,
             )
         };
-        dm.create();
         let got = dm.load(len, &p);
         match (&got, expect) {
             (Ok(()), Some(false)) => die(
@@ -358,10 +367,10 @@ fn main() {
                 die("table", &p, format!("reads back as {back:?}, not {want:?}"));
             }
             valid += 1;
+            dm.clear();
         } else {
             refused += 1;
         }
-        dm.remove();
         if i % 200 == 0 || i + 1 == count {
             if holders(dev) != 0 {
                 die("table", &p, format!("{dev} still has holders"));
@@ -374,6 +383,15 @@ fn main() {
                 );
             }
         }
+    }
+    dm.remove();
+    if holders(dev) != 0 || dmp_use_count() != "0" {
+        println!(
+            "FAIL table: references left: holders {}, dmp use count {}",
+            holders(dev),
+            dmp_use_count()
+        );
+        std::process::exit(1);
     }
     println!("table lines: {count} tried, {valid} valid, {refused} refused");
 
