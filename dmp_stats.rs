@@ -113,14 +113,14 @@ pub(crate) fn size_bucket(bytes: u32) -> usize {
     bucket(u64::from(bytes), SIZE_FIRST_SHIFT, SIZE_BUCKETS)
 }
 
-// Where each counter of a target lives: per kind, requests, bytes, errors,
-// the sum of latencies and the two histograms; then the largest latency of
-// each kind (a maximum, not a sum).
-const REQS: usize = 0;
-const BYTES: usize = 1;
-const ERRORS: usize = 2;
-const LAT_SUM: usize = 3;
-const LAT: usize = 4;
+// Where each counter of a target lives: per kind, bytes, errors, the sum of
+// latencies and the two histograms; then the largest latency of each kind (a
+// maximum, not a sum). Requests are the sum of the size histogram, and
+// completions the sum of the latency histogram: no counter of their own.
+const BYTES: usize = 0;
+const ERRORS: usize = 1;
+const LAT_SUM: usize = 2;
+const LAT: usize = 3;
 const SIZE: usize = LAT + LAT_BUCKETS;
 const PER_KIND: usize = SIZE + SIZE_BUCKETS;
 const SUMS: usize = 3 * PER_KIND;
@@ -264,7 +264,6 @@ impl<C: Counters> TargetStats<C> {
     pub(crate) fn map(&self, kind: IoKind, bytes: u32) {
         let k = kind.index();
         self.counters.add_n([
-            (at(k, REQS), 1),
             (at(k, BYTES), u64::from(bytes)),
             (at(k, SIZE + size_bucket(bytes)), 1),
         ]);
@@ -278,8 +277,10 @@ impl<C: Counters> TargetStats<C> {
         self.counters.add_n([
             (at(k, LAT + lat_bucket(lat_ns)), 1),
             (at(k, LAT_SUM), lat_ns),
-            (at(k, ERRORS), u64::from(failed)),
         ]);
+        if failed {
+            self.counters.add(at(k, ERRORS), 1);
+        }
         self.counters.max(MAX_LAT + k, lat_ns);
     }
 
@@ -288,18 +289,15 @@ impl<C: Counters> TargetStats<C> {
     #[inline(always)]
     pub(crate) fn take_back(&self, kind: IoKind, bytes: u32) {
         let k = kind.index();
-        let minus_one = 1u64.wrapping_neg();
-        self.counters.add(at(k, REQS), minus_one);
-        self.counters
-            .add(at(k, BYTES), u64::from(bytes).wrapping_neg());
-        self.counters
-            .add(at(k, SIZE + size_bucket(bytes)), minus_one);
+        self.counters.add_n([
+            (at(k, BYTES), u64::from(bytes).wrapping_neg()),
+            (at(k, SIZE + size_bucket(bytes)), 1u64.wrapping_neg()),
+        ]);
     }
 
     fn read(&self, view: &Baseline<SUMS>, clear: bool) -> Detail {
         let mut d = Detail::default();
         for (k, s) in d.0.iter_mut().enumerate() {
-            s.reqs = view.take(&self.counters, at(k, REQS), clear);
             s.bytes = view.take(&self.counters, at(k, BYTES), clear);
             s.errors = view.take(&self.counters, at(k, ERRORS), clear);
             s.lat_sum_ns = view.take(&self.counters, at(k, LAT_SUM), clear);
@@ -309,12 +307,15 @@ impl<C: Counters> TargetStats<C> {
             for (b, v) in s.size.iter_mut().enumerate() {
                 *v = view.take(&self.counters, at(k, SIZE + b), clear);
             }
+            s.reqs = s.size.iter().fold(0u64, |acc, &v| acc.wrapping_add(v));
             s.max_lat_ns = self.counters.max_of(MAX_LAT + k, clear);
             // In flight: mapped and not completed, whatever the views.
             let completed = (0..LAT_BUCKETS).fold(0u64, |acc, b| {
                 acc.wrapping_add(self.counters.sum(at(k, LAT + b)))
             });
-            let mapped = self.counters.sum(at(k, REQS));
+            let mapped = (0..SIZE_BUCKETS).fold(0u64, |acc, b| {
+                acc.wrapping_add(self.counters.sum(at(k, SIZE + b)))
+            });
             s.in_flight = mapped.wrapping_sub(completed);
             if (s.in_flight as i64) < 0 {
                 s.in_flight = 0;
@@ -338,7 +339,6 @@ impl<C: Counters> TargetStats<C> {
     /// latency is not given back.)
     pub(crate) fn give_back(&self, d: &Detail) {
         for (k, s) in d.0.iter().enumerate() {
-            self.detail.give_back(at(k, REQS), s.reqs);
             self.detail.give_back(at(k, BYTES), s.bytes);
             self.detail.give_back(at(k, ERRORS), s.errors);
             self.detail.give_back(at(k, LAT_SUM), s.lat_sum_ns);
@@ -363,13 +363,14 @@ impl<C: Counters> TargetStats<C> {
     }
 }
 
-// The module-wide counters: reads and writes, requests and bytes.
+// The module-wide counters: requests and bytes by kind (those of `Other`
+// are kept, so that the bio path needs no branch, but never shown).
 const V_READ_REQS: usize = 0;
 const V_READ_BYTES: usize = 1;
 const V_WRITE_REQS: usize = 2;
 const V_WRITE_BYTES: usize = 3;
 /// Number of module-wide counters.
-pub(crate) const VOLUME_COUNTERS: usize = 4;
+pub(crate) const VOLUME_COUNTERS: usize = 6;
 
 /// Reads and writes of every dmp target since load or the last reset.
 pub(crate) struct VolumeStats<C> {
@@ -386,32 +387,27 @@ impl<C: Counters> VolumeStats<C> {
         }
     }
 
-    fn at(kind: IoKind) -> Option<(usize, usize)> {
-        match kind {
-            IoKind::Read => Some((V_READ_REQS, V_READ_BYTES)),
-            IoKind::Write => Some((V_WRITE_REQS, V_WRITE_BYTES)),
-            IoKind::Other => None,
-        }
+    #[inline(always)]
+    fn at(kind: IoKind) -> (usize, usize) {
+        (2 * kind.index(), 2 * kind.index() + 1)
     }
 
-    /// Counts a request of `kind` and `bytes` bytes (others are not counted
-    /// here).
+    /// Counts a request of `kind` and `bytes` bytes (others are kept apart
+    /// and not shown).
     #[inline(always)]
     pub(crate) fn map(&self, kind: IoKind, bytes: u32) {
-        if let Some((r, b)) = Self::at(kind) {
-            self.counters.add_n([(r, 1), (b, u64::from(bytes))]);
-        }
+        let (r, b) = Self::at(kind);
+        self.counters.add_n([(r, 1), (b, u64::from(bytes))]);
     }
 
     /// Takes back a request [`map`](Self::map) counted.
     #[inline(always)]
     pub(crate) fn take_back(&self, kind: IoKind, bytes: u32) {
-        if let Some((r, b)) = Self::at(kind) {
-            self.counters.add_n([
-                (r, 1u64.wrapping_neg()),
-                (b, u64::from(bytes).wrapping_neg()),
-            ]);
-        }
+        let (r, b) = Self::at(kind);
+        self.counters.add_n([
+            (r, 1u64.wrapping_neg()),
+            (b, u64::from(bytes).wrapping_neg()),
+        ]);
     }
 
     fn take(&self, i: usize, clear: bool) -> u64 {
@@ -431,7 +427,7 @@ impl<C: Counters> VolumeStats<C> {
 
     /// Zeroes the figures.
     pub(crate) fn reset(&self) {
-        for i in 0..VOLUME_COUNTERS {
+        for i in [V_READ_REQS, V_READ_BYTES, V_WRITE_REQS, V_WRITE_BYTES] {
             self.take(i, true);
         }
     }

@@ -105,12 +105,12 @@ enum Variant {
     Empty,
     /// dmp 1.0: 4 locked adds on a shard (target reqs/bytes, module reqs/bytes).
     OldLocked,
-    /// The same 4 adds, per-CPU and unlocked.
+    /// The same figures, per-CPU and unlocked: bytes and the size histogram
+    /// (whose sum is the request count) of the target, requests and bytes of
+    /// the module.
     Counters,
-    /// + the size histogram.
-    CountersSize,
     /// + the latency histogram, its sum and the maximum (latency given).
-    CountersSizeLat,
+    CountersLat,
     /// The real code (`TargetStats` + `VolumeStats`), latency given.
     Full,
     /// The real code with two clock reads per bio.
@@ -137,20 +137,20 @@ fn one(v: Variant, t: &TargetStats<Tls<false>>, vol: &VolumeStats<Tls<true>>, i:
             g[0].fetch_add(1, Relaxed);
             g[1].fetch_add(u64::from(size), Relaxed);
         }
-        Variant::Counters | Variant::CountersSize | Variant::CountersSizeLat => {
+        Variant::Counters | Variant::CountersLat => {
+            // The layout of `dmp_stats` for a write (kind 1): bytes at 42,
+            // the sum of latencies at 44, latency buckets from 45, size
+            // buckets from 71, the maximum at 127.
             let c = Tls::<false>;
-            c.add(0, 1);
-            c.add(1, u64::from(size));
+            c.add(42, u64::from(size));
+            c.add(71 + size_bucket(size), 1);
             let g = Tls::<true>;
-            g.add(0, 1);
-            g.add(1, u64::from(size));
-            if !matches!(v, Variant::Counters) {
-                c.add(30 + size_bucket(size), 1);
-            }
-            if matches!(v, Variant::CountersSizeLat) {
-                c.add(4 + lat_bucket(lat), 1);
-                c.add(3, lat);
-                c.max(129, lat);
+            g.add(2, 1);
+            g.add(3, u64::from(size));
+            if matches!(v, Variant::CountersLat) {
+                c.add(45 + lat_bucket(lat), 1);
+                c.add(44, lat);
+                c.max(127, lat);
             }
         }
         Variant::Full => {
@@ -206,9 +206,8 @@ fn main() {
     let variants = [
         ("loop alone", Variant::Empty),
         ("dmp 1.0: 4 locked adds, sharded", Variant::OldLocked),
-        ("counters: 4 per-CPU adds", Variant::Counters),
-        ("+ size histogram", Variant::CountersSize),
-        ("+ latency histogram, sum, max", Variant::CountersSizeLat),
+        ("counters + size histogram: 4 adds", Variant::Counters),
+        ("+ latency histogram, sum, max", Variant::CountersLat),
         ("dmp_stats code (map+complete)", Variant::Full),
         ("dmp_stats code + 2 clock reads", Variant::FullClock),
         ("2 clock reads alone", Variant::Clock),
