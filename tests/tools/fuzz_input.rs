@@ -149,7 +149,8 @@ impl Dm {
 /// Device-mapper's word splitting (`dm_split_args()`): white space
 /// separates, a backslash takes the next byte as it is (a final one stays).
 fn split(s: &[u8]) -> Vec<Vec<u8>> {
-    let space = |c: u8| c.is_ascii_whitespace() || c == 0x0b;
+    // The kernel's `isspace()` (lib/ctype.c): also \v and Latin-1 NBSP.
+    let space = |c: u8| c.is_ascii_whitespace() || c == 0x0b || c == 0xa0;
     let mut words = Vec::new();
     let mut i = 0;
     loop {
