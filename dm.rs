@@ -397,8 +397,9 @@ unsafe extern "C" fn message<T: Target>(
     };
     let mut out = SliceWriter::new(buf);
     match t.message(&args, &mut out) {
-        // Device-mapper returns the reply, and retries with a larger buffer
-        // when it fills this one (`dm_message_test_buffer_overflow()`).
+        // Device-mapper returns the reply, flagged as cut when it fills this
+        // buffer (`dm_message_test_buffer_overflow()`), so that the caller
+        // can ask again with a larger one.
         Ok(true) => {
             out.terminate();
             1
