@@ -263,6 +263,18 @@ fn holders(dev: &str) -> usize {
     std::fs::read_dir(format!("/sys/class/block/{name}/holders")).map_or(0, |d| d.count())
 }
 
+/// Fails unless nothing holds `dev` and nothing uses dmp (no table of it).
+fn no_references_left(kind: &str, input: &[u8], dev: &str) {
+    let (h, u) = (holders(dev), dmp_use_count());
+    if h != 0 || u != "0" {
+        die(
+            kind,
+            input,
+            format!("references left: {dev} has {h} holders, dmp use count {u}"),
+        );
+    }
+}
+
 fn die(kind: &str, input: &[u8], why: String) -> ! {
     println!(
         "FAIL {kind}: input {:?}: {why}",
@@ -372,28 +384,12 @@ fn main() {
         } else {
             refused += 1;
         }
-        if i % 200 == 0 || i + 1 == count {
-            if holders(dev) != 0 {
-                die("table", &p, format!("{dev} still has holders"));
-            }
-            if dmp_use_count() != "0" {
-                die(
-                    "table",
-                    &p,
-                    format!("dmp still in use ({})", dmp_use_count()),
-                );
-            }
+        if i % 200 == 0 {
+            no_references_left("table", &p, dev);
         }
     }
     dm.remove();
-    if holders(dev) != 0 || dmp_use_count() != "0" {
-        println!(
-            "FAIL table: references left: holders {}, dmp use count {}",
-            holders(dev),
-            dmp_use_count()
-        );
-        std::process::exit(1);
-    }
+    no_references_left("table", b"(after the last)", dev);
     println!("table lines: {count} tried, {valid} valid, {refused} refused");
 
     // Messages, to a live device.
@@ -510,12 +506,5 @@ fn main() {
     drop(direct);
     dm.remove();
     println!("volumes writes: {count} tried, {valid} valid, {refused} refused");
-    if holders(dev) != 0 || dmp_use_count() != "0" {
-        println!(
-            "FAIL: references left: holders {}, dmp use count {}",
-            holders(dev),
-            dmp_use_count()
-        );
-        std::process::exit(1);
-    }
+    no_references_left("end", b"(all of them)", dev);
 }
