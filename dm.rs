@@ -18,7 +18,7 @@
 //! - `dmp_atomic_writes`: device-mapper has `DM_TARGET_ATOMIC_WRITES`;
 //! - `dmp_sysfs_const_callbacks`: `kobj_attribute` has `show_const`.
 //!
-//! Submodules: [`bio`] (bios), [`clock`] (the latency clock), [`table`] (targets, their devices
+//! Submodules: [`bio`] (bios), [`clock`] (the latency clocks), [`table`] (targets, their devices
 //! and arguments), [`percpu`] (per-CPU counters), [`sysfs`] (a static sysfs
 //! attribute), [`global`] (module-wide state), [`fmt`] (text into C buffers).
 
@@ -76,6 +76,13 @@ pub(crate) mod bindings {
 }
 
 use bindings::{bio as c_bio, block_device, dm_target, target_type};
+use clock::{Clock, Ktime};
+
+/// A `map` callback (`dm_map_fn`).
+type MapFn = unsafe extern "C" fn(*mut dm_target, *mut c_bio) -> c_int;
+/// An `end_io` callback (`dm_endio_fn`).
+type EndIoFn =
+    unsafe extern "C" fn(*mut dm_target, *mut c_bio, *mut bindings::blk_status_t) -> c_int;
 
 /// Target features (`DM_TARGET_*`) a target type may ask for.
 pub(crate) mod features {
@@ -139,13 +146,14 @@ pub(crate) trait Target: Sized + Send + Sync {
     fn new(ti: &mut DmTarget, args: &Args<'_>) -> core::result::Result<Self, CtrError>;
 
     /// Maps a bio (`map`); called on every CPU concurrently. Returns what
-    /// `end_io` gets for it.
-    fn map(&self, ti: &DmTarget, bio: &mut Bio) -> (MapResult, Self::BioData);
+    /// `end_io` gets for it. `C` is the clock chosen when the module loaded
+    /// (see [`clock`]).
+    fn map<C: Clock>(&self, ti: &DmTarget, bio: &mut Bio) -> (MapResult, Self::BioData);
 
     /// Sees a bio this target mapped complete (`end_io`), with what `map`
     /// returned for it. The bio's size may be spent by then (blk-mq
     /// advances it as it completes).
-    fn end_io(&self, bio: &Bio, data: Self::BioData, status: BlkStatus);
+    fn end_io<C: Clock>(&self, bio: &Bio, data: Self::BioData, status: BlkStatus);
 
     /// Writes the status text of `kind` (`status`).
     fn status(
@@ -181,8 +189,20 @@ unsafe impl<T: Target> Send for Registration<T> {}
 unsafe impl<T: Target> Sync for Registration<T> {}
 
 impl<T: Target> Registration<T> {
-    /// Registers `T` as the target type of `module`.
+    /// Registers `T` as the target type of `module`, its bio callbacks
+    /// compiled for the clock [`clock::tsc_usable`] chooses.
     pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
+        #[cfg(CONFIG_X86_64)]
+        let (map, end_io) = if clock::tsc_usable() {
+            (
+                map::<T, clock::Tsc> as MapFn,
+                end_io::<T, clock::Tsc> as EndIoFn,
+            )
+        } else {
+            (map::<T, Ktime> as MapFn, end_io::<T, Ktime> as EndIoFn)
+        };
+        #[cfg(not(CONFIG_X86_64))]
+        let (map, end_io) = (map::<T, Ktime> as MapFn, end_io::<T, Ktime> as EndIoFn);
         let tt = target_type {
             features: T::FEATURES,
             name: T::NAME.as_char_ptr(),
@@ -190,8 +210,8 @@ impl<T: Target> Registration<T> {
             version: T::VERSION,
             ctr: Some(ctr::<T>),
             dtr: Some(dtr::<T>),
-            map: Some(map::<T>),
-            end_io: Some(end_io::<T>),
+            map: Some(map),
+            end_io: Some(end_io),
             status: Some(status::<T>),
             message: Some(message::<T>),
             prepare_ioctl: Some(prepare_ioctl::<T>),
@@ -283,12 +303,12 @@ unsafe extern "C" fn dtr<T: Target>(ti: *mut dm_target) {
 ///
 /// Only device-mapper calls it, with the arguments its `map` callback gets,
 /// for a target type registered by [`Registration<T>`].
-unsafe extern "C" fn map<T: Target>(ti: *mut dm_target, bio: *mut c_bio) -> c_int {
+unsafe extern "C" fn map<T: Target, C: Clock>(ti: *mut dm_target, bio: *mut c_bio) -> c_int {
     // SAFETY: device-mapper maps `bio` with a live target `ti` and gives the
     // target the bio for the time of the call.
     let (t, target, bio) =
         unsafe { (private::<T>(ti), DmTarget::from_raw(ti), Bio::from_raw(bio)) };
-    let (result, data) = t.map(target, bio);
+    let (result, data) = t.map::<C>(target, bio);
     // SAFETY: the constructor reserved `BioDataOf::<T>::SIZE` bytes of per-bio
     // data, suitably aligned (see `BioDataOf`), which are ours while the bio
     // is mapped.
@@ -311,12 +331,67 @@ impl<T: Target> BioDataOf<T> {
         (core::mem::size_of::<T::BioData>() + 7) & !7
     };
 
-    /// Where `bio`'s data is. Mirrors `dm_per_bio_data(bio, size)`.
+    /// Where `bio`'s data is: `dm_per_bio_data(bio, SIZE)`.
+    #[inline(always)]
     fn of(bio: &mut Bio) -> *mut T::BioData {
         // SAFETY: `bio` is a bio device-mapper handed to a target of type
-        // `T`, whose constructor reserved `SIZE` bytes; this computes where.
-        unsafe { bindings::dm_per_bio_data(bio.as_ptr(), Self::SIZE).cast() }
+        // `T`, whose constructor reserved `SIZE` bytes.
+        unsafe { per_bio_data(bio.as_ptr(), Self::SIZE).cast() }
     }
+}
+
+/// `dm_per_bio_data(bio, size)`, inline. Mirrors the function of that name
+/// in drivers/md/dm.c (and `clone_to_tio()`, `dm_tio_flagged()`), with the
+/// offsets bindgen read from the build tree's drivers/md/dm-core.h: the data
+/// is right before the `dm_target_io` the bio is the `clone` of, or before
+/// the `dm_io` that holds that `dm_target_io` when it is flagged
+/// `DM_TIO_INSIDE_DM_IO`. Only built where `scripts/probe-dm-core.sh` found
+/// that tree's dm.c to be exactly this; a debug build checks every call
+/// against the exported function.
+///
+/// # Safety
+///
+/// `bio` is a bio device-mapper passed to a target's `map` or `end_io`, and
+/// the target reserved `size` bytes of per-bio data.
+#[cfg(dmp_dm_core)]
+#[inline(always)]
+unsafe fn per_bio_data(bio: *mut c_bio, size: usize) -> *mut c_void {
+    use bindings::{
+        DMP_IO_BIO_OFFSET, DMP_TARGET_IO_BIO_OFFSET, DMP_TIO_FLAGS_OFFSET, DMP_TIO_FLAGS_SIZE,
+        DMP_TIO_INSIDE_DM_IO,
+    };
+    const _: () = assert!(DMP_TIO_FLAGS_SIZE == core::mem::size_of::<u16>());
+    let tio = bio.cast::<u8>().wrapping_sub(DMP_TARGET_IO_BIO_OFFSET);
+    // SAFETY: `bio` is the `clone` of a `struct dm_target_io` (the caller's
+    // promise), whose `flags` (a `blk_short_t`) this reads; device-mapper
+    // sets them before it maps the bio and does not change them after.
+    let flags = unsafe { tio.add(DMP_TIO_FLAGS_OFFSET).cast::<u16>().read() };
+    let before = if flags & (1 << DMP_TIO_INSIDE_DM_IO) == 0 {
+        DMP_TARGET_IO_BIO_OFFSET
+    } else {
+        DMP_IO_BIO_OFFSET
+    };
+    let data = bio
+        .cast::<u8>()
+        .wrapping_sub(before + size)
+        .cast::<c_void>();
+    // SAFETY: as for this function.
+    debug_assert_eq!(data, unsafe { bindings::dm_per_bio_data(bio, size) });
+    data
+}
+
+/// `dm_per_bio_data(bio, size)`: this tree's dm.c could not be checked (see
+/// `scripts/probe-dm-core.sh`), so the exported function is called.
+///
+/// # Safety
+///
+/// `bio` is a bio device-mapper passed to a target's `map` or `end_io`, and
+/// the target reserved `size` bytes of per-bio data.
+#[cfg(not(dmp_dm_core))]
+#[inline(always)]
+unsafe fn per_bio_data(bio: *mut c_bio, size: usize) -> *mut c_void {
+    // SAFETY: the caller's promise is the function's precondition.
+    unsafe { bindings::dm_per_bio_data(bio, size) }
 }
 
 /// The `end_io` callback of `T`'s `target_type`.
@@ -325,7 +400,7 @@ impl<T: Target> BioDataOf<T> {
 ///
 /// Only device-mapper calls it, with the arguments its `end_io` callback gets,
 /// for a target type registered by [`Registration<T>`].
-unsafe extern "C" fn end_io<T: Target>(
+unsafe extern "C" fn end_io<T: Target, C: Clock>(
     ti: *mut dm_target,
     bio: *mut c_bio,
     error: *mut bindings::blk_status_t,
@@ -336,7 +411,7 @@ unsafe extern "C" fn end_io<T: Target>(
     // SAFETY: `map` wrote the data of this bio (`end_io` only sees bios that
     // `map` remapped), and it stays until the bio is freed.
     let data = unsafe { BioDataOf::<T>::of(bio).read() };
-    t.end_io(bio, data, BlkStatus(status));
+    t.end_io::<C>(bio, data, BlkStatus(status));
     bindings::DM_ENDIO_DONE as c_int
 }
 

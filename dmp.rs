@@ -29,13 +29,13 @@ mod dmp_stats;
 mod dmp_sysfs;
 
 use dm::{
-    Args, Bio, BlkStatus, CtrError, DeviceVisitor, DmDev, DmTarget, MapResult, ReqOp, SliceWriter,
-    StatusType,
+    clock::Clock, Args, Bio, BlkStatus, CtrError, DeviceVisitor, DmDev, DmTarget, MapResult, ReqOp,
+    SliceWriter, StatusType,
 };
 use dmp_args::Message;
 use dmp_stats::{
-    Counters, DeviceStatus, IoKind, StatsText, TargetStats, VolumeStats, Volumes, TARGET_COUNTERS,
-    VOLUME_COUNTERS,
+    Counters, DeviceStatus, IoKind, StatsText, TargetStats, Totals, VolumeBook, Volumes,
+    TARGET_COUNTERS,
 };
 
 module! {
@@ -71,6 +71,14 @@ impl<const N: usize> Counters for Cpu<N> {
         self.0.add_n(adds)
     }
     #[inline(always)]
+    fn inc_add(&self, i: usize, j: usize, v: u64) {
+        self.0.inc_add(i, j, v)
+    }
+    #[inline(always)]
+    fn inc_add_max(&self, i: usize, j: usize, v: u64, k: usize) {
+        self.0.inc_add_max(i, j, v, k)
+    }
+    #[inline(always)]
     fn max(&self, i: usize, v: u64) {
         self.0.max(i, v)
     }
@@ -95,14 +103,39 @@ struct Live {
     stats: Arc<Stats>,
 }
 
+/// The live targets and the module-wide figures, kept together so that a
+/// target going moves its figures from one to the other in one step.
+struct Registry {
+    /// The counters of every live target (free slots are `None`).
+    live: KVec<Option<Live>>,
+    /// What `volumes` adds to the live targets' figures.
+    volumes: VolumeBook,
+}
+
+impl Registry {
+    /// The [`Totals`] of the live targets, each set of counters once (a
+    /// target and the one replacing it share theirs).
+    fn live_totals(&self) -> Totals {
+        let mut sum = Totals::default();
+        for (i, l) in self.live.iter().enumerate() {
+            let Some(l) = l else { continue };
+            let seen = self.live[..i]
+                .iter()
+                .flatten()
+                .any(|e| Arc::ptr_eq(&e.stats, &l.stats));
+            if !seen {
+                sum = sum.plus(l.stats.totals());
+            }
+        }
+        sum
+    }
+}
+
 /// What the module shares between its targets and its sysfs file.
 #[pin_data]
 struct Shared {
-    /// Reads and writes of all dmp targets since load or the last reset.
-    volumes: VolumeStats<Cpu<VOLUME_COUNTERS>>,
-    /// The counters of every live target (free slots are `None`).
     #[pin]
-    live: Mutex<KVec<Option<Live>>>,
+    registry: Mutex<Registry>,
 }
 
 static SHARED: dm::Global<Shared> = dm::Global::new();
@@ -117,12 +150,12 @@ struct DmpModule {
 
 impl kernel::Module for DmpModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        dm::clock::init();
-        let volumes = VolumeStats::new(Cpu(dm::PerCpu::new()?));
         let shared = KBox::pin_init(
             pin_init!(Shared {
-                volumes,
-                live <- new_mutex!(KVec::new()),
+                registry <- new_mutex!(Registry {
+                    live: KVec::new(),
+                    volumes: VolumeBook::default(),
+                }),
             }),
             GFP_KERNEL,
         )?;
@@ -151,13 +184,19 @@ fn shared() -> &'static Shared {
 /// Writes the text of `volumes`.
 pub(crate) fn volumes_show(out: &mut SliceWriter<'_>) {
     // A page always holds the text; a cut one would still be safe.
-    let _ = write!(out, "{}", Volumes(&shared().volumes.snapshot()));
+    let figures = {
+        let r = shared().registry.lock();
+        r.volumes.snapshot(r.live_totals())
+    };
+    let _ = write!(out, "{}", Volumes(&figures));
 }
 
 /// Handles a write to `volumes`: a reset, or `EINVAL`.
 pub(crate) fn volumes_store(input: &[u8]) -> Result {
     if dmp_args::is_volumes_reset(input) {
-        shared().volumes.reset();
+        let mut r = shared().registry.lock();
+        let live = r.live_totals();
+        r.volumes.reset(live);
         Ok(())
     } else {
         Err(EINVAL)
@@ -167,8 +206,6 @@ pub(crate) fn volumes_store(input: &[u8]) -> Result {
 /// One dmp target: its device, where on it the target starts, its counters.
 struct Dmp {
     stats: Arc<Stats>,
-    /// The module-wide counters (`SHARED` outlives every target).
-    volumes: &'static VolumeStats<Cpu<VOLUME_COUNTERS>>,
     dev: DmDev,
     offset: u64,
     /// Identity of this target in the `live` list.
@@ -189,11 +226,29 @@ impl Dmp {
         (kind, size)
     }
 
+    /// [`end_io`](dm::Target::end_io) of a bio that failed, out of the way
+    /// of the bios that do not.
+    #[cold]
+    #[inline(never)]
+    fn end_io_failed(&self, bio: &Bio, kind: IoKind, bytes: u32, status: BlkStatus, lat: u64) {
+        if status.is_wouldblock() && bio.is_nowait() {
+            // A REQ_NOWAIT bio that would have had to wait (no tag, or a
+            // split needed below) never reached the device: its submitter
+            // (io_uring, aio) sends it again without REQ_NOWAIT, and that is
+            // the request that counts.
+            self.stats.take_back(kind, bytes);
+            return;
+        }
+        self.stats.fail(kind);
+        self.stats.complete(kind, lat);
+    }
+
     /// The counters for a new target at `begin` of mapped device `device`:
     /// those of the live dmp target it replaces there, if any, else new ones.
     /// Either way the new target is listed as live under `id`.
     fn stats_for(device: usize, begin: u64, id: usize) -> Result<Arc<Stats>> {
-        let mut live = shared().live.lock();
+        let mut registry = shared().registry.lock();
+        let live = &mut registry.live;
         let found = live
             .iter()
             .flatten()
@@ -219,12 +274,25 @@ impl Dmp {
 
 impl Drop for Dmp {
     fn drop(&mut self) {
-        let mut live = shared().live.lock();
-        if let Some(slot) = live
+        let mut registry = shared().registry.lock();
+        let r = &mut *registry;
+        if let Some(slot) = r
+            .live
             .iter_mut()
             .find(|slot| slot.as_ref().is_some_and(|l| l.owner == self.id))
         {
             *slot = None;
+        }
+        // No bio reaches a target being dropped, so its figures are final.
+        // Unless the target that replaces it shares them, they now count as
+        // those of a target gone.
+        let shared_on = r
+            .live
+            .iter()
+            .flatten()
+            .any(|l| Arc::ptr_eq(&l.stats, &self.stats));
+        if !shared_on {
+            r.volumes.retire(self.stats.totals());
         }
     }
 }
@@ -291,7 +359,6 @@ impl dm::Target for Dmp {
             .map_err(|e| CtrError::new(e, c_str!("Cannot allocate counters")))?;
         Ok(Self {
             stats,
-            volumes: &shared().volumes,
             dev,
             offset,
             id,
@@ -299,14 +366,13 @@ impl dm::Target for Dmp {
     }
 
     #[inline]
-    fn map(&self, ti: &DmTarget, bio: &mut Bio) -> (MapResult, IoStart) {
+    fn map<C: Clock>(&self, ti: &DmTarget, bio: &mut Bio) -> (MapResult, IoStart) {
         let (kind, bytes) = Self::kind_of(bio);
         self.stats.map(kind, bytes);
-        self.volumes.map(kind, bytes);
         let sector = self.offset.wrapping_add(ti.offset_of(bio.sector()));
         bio.remap(&self.dev, sector);
         let start = IoStart {
-            at: dm::clock::now(),
+            at: C::now(),
             bytes,
             kind,
         };
@@ -314,19 +380,13 @@ impl dm::Target for Dmp {
     }
 
     #[inline]
-    fn end_io(&self, bio: &Bio, start: IoStart, status: BlkStatus) {
-        let IoStart { at, bytes, kind } = start;
-        if status.is_wouldblock() && bio.is_nowait() {
-            // A REQ_NOWAIT bio that would have had to wait (no tag, or a
-            // split needed below) never reached the device: its submitter
-            // (io_uring, aio) sends it again without REQ_NOWAIT, and that is
-            // the request that counts.
-            self.stats.take_back(kind, bytes);
-            self.volumes.take_back(kind, bytes);
-            return;
+    fn end_io<C: Clock>(&self, bio: &Bio, start: IoStart, status: BlkStatus) {
+        let lat = C::since(start.at);
+        if status.is_err() {
+            self.end_io_failed(bio, start.kind, start.bytes, status, lat);
+        } else {
+            self.stats.complete(start.kind, lat);
         }
-        let lat = at.elapsed_ns();
-        self.stats.complete(kind, lat, status.is_err());
     }
 
     fn status(

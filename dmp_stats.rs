@@ -25,16 +25,18 @@
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// What a bio counts as.
+/// What a bio counts as. The value of each kind is where its counters start
+/// (see [`at`]), so that the bio path finds them with no multiplication.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum IoKind {
     /// A `REQ_OP_READ` bio.
-    Read,
+    Read = 0,
     /// A `REQ_OP_WRITE` bio carrying data, or a zone append.
-    Write,
+    Write = PER_KIND as u8,
     /// Anything else: empty flush, discard, write-zeroes, secure erase, zone
     /// management.
-    Other,
+    Other = 2 * PER_KIND as u8,
 }
 
 impl IoKind {
@@ -47,6 +49,12 @@ impl IoKind {
             IoKind::Write => 1,
             IoKind::Other => 2,
         }
+    }
+
+    /// Where the counters of this kind start.
+    #[inline(always)]
+    const fn base(self) -> usize {
+        self as usize
     }
 
     /// The name used in the texts.
@@ -90,15 +98,15 @@ pub(crate) fn size_lower(i: usize) -> u64 {
 
 /// The power-of-two bucket of `v`, of `n` buckets whose first ends at
 /// `2^first_shift`: the position of its highest set bit, shifted and clamped.
+/// The low bits set first make every value below `2^first_shift` (zero
+/// included) land in bucket 0 with no test: one `or`, one `bsr`.
 #[inline(always)]
 fn bucket(v: u64, first_shift: u32, n: usize) -> usize {
-    let bits = 64 - v.leading_zeros(); // 0 for 0, k+1 for [2^k, 2^(k+1))
-    let i = bits.saturating_sub(first_shift) as usize;
-    if i < n {
-        i
-    } else {
-        n - 1
-    }
+    let low = first_shift as usize - 1;
+    // In `low..=63`; clamped before `low` is taken off, which then folds into
+    // the address computation.
+    let top = ((v | ((1 << first_shift) - 1)).ilog2() as usize).min(low + n - 1);
+    top.wrapping_sub(low)
 }
 
 /// The latency bucket of `ns`.
@@ -110,30 +118,38 @@ pub(crate) fn lat_bucket(ns: u64) -> usize {
 /// The size bucket of `bytes`.
 #[inline(always)]
 pub(crate) fn size_bucket(bytes: u32) -> usize {
-    bucket(u64::from(bytes), SIZE_FIRST_SHIFT, SIZE_BUCKETS)
+    // As `bucket`, with a 32-bit `bsr`.
+    let top = (bytes | ((1 << SIZE_FIRST_SHIFT) - 1)).ilog2() as usize;
+    top.wrapping_sub(SIZE_FIRST_SHIFT as usize - 1)
+        .min(SIZE_BUCKETS - 1)
 }
 
 // Where each counter of a target lives: per kind, bytes, errors, the sum of
-// latencies and the two histograms; then the largest latency of each kind (a
-// maximum, not a sum). Requests are the sum of the size histogram, and
-// completions the sum of the latency histogram: no counter of their own.
+// latencies, the largest latency (a maximum, not a sum) and the two
+// histograms. Requests are the sum of the size histogram, and completions the
+// sum of the latency histogram: no counter of their own.
 const BYTES: usize = 0;
 const ERRORS: usize = 1;
 const LAT_SUM: usize = 2;
-const LAT: usize = 3;
+const MAX_LAT: usize = 3;
+const LAT: usize = 4;
 const SIZE: usize = LAT + LAT_BUCKETS;
 const PER_KIND: usize = SIZE + SIZE_BUCKETS;
-const SUMS: usize = 3 * PER_KIND;
-const MAX_LAT: usize = SUMS;
 /// Number of counters of a target.
-pub(crate) const TARGET_COUNTERS: usize = SUMS + 3;
+pub(crate) const TARGET_COUNTERS: usize = 3 * PER_KIND;
 
-#[inline(always)]
-const fn at(kind: usize, field: usize) -> usize {
-    kind * PER_KIND + field
+/// Whether counter `i` is a sum (all but the maxima).
+const fn is_sum(i: usize) -> bool {
+    i % PER_KIND != MAX_LAT
 }
 
-/// Per-CPU counters: the storage under [`TargetStats`] and [`VolumeStats`].
+/// Counter `field` of the kind whose counters start at `base`.
+#[inline(always)]
+const fn at(base: usize, field: usize) -> usize {
+    base + field
+}
+
+/// Per-CPU counters: the storage under [`TargetStats`].
 ///
 /// The kernel implements it on per-CPU memory; the host tests on arrays.
 pub(crate) trait Counters {
@@ -146,6 +162,19 @@ pub(crate) trait Counters {
         for (i, v) in adds {
             self.add(i, v);
         }
+    }
+    /// Adds 1 to counter `i` and `v` to counter `j` (a histogram bucket and
+    /// a sum: what the bio path does twice per bio).
+    #[inline(always)]
+    fn inc_add(&self, i: usize, j: usize, v: u64) {
+        self.add_n([(i, 1), (j, v)]);
+    }
+    /// [`inc_add`](Self::inc_add), then raises counter `k` to `v` if it is
+    /// below (the completion of a bio: bucket, sum, maximum).
+    #[inline(always)]
+    fn inc_add_max(&self, i: usize, j: usize, v: u64, k: usize) {
+        self.inc_add(i, j, v);
+        self.max(k, v);
     }
     /// Raises counter `i` of the running CPU to `v` if it is below.
     fn max(&self, i: usize, v: u64);
@@ -245,8 +274,8 @@ impl<const N: usize> Baseline<N> {
 /// (zeroed by `reset` and by `stats clear`).
 pub(crate) struct TargetStats<C> {
     counters: C,
-    status: Baseline<SUMS>,
-    detail: Baseline<SUMS>,
+    status: Baseline<TARGET_COUNTERS>,
+    detail: Baseline<TARGET_COUNTERS>,
 }
 
 impl<C: Counters> TargetStats<C> {
@@ -262,42 +291,48 @@ impl<C: Counters> TargetStats<C> {
     /// Counts a request of `kind` and `bytes` bytes being mapped.
     #[inline(always)]
     pub(crate) fn map(&self, kind: IoKind, bytes: u32) {
-        let k = kind.index();
-        self.counters.add_n([
-            (at(k, BYTES), u64::from(bytes)),
-            (at(k, SIZE + size_bucket(bytes)), 1),
-        ]);
+        let k = kind.base();
+        self.counters.inc_add(
+            at(k, SIZE + size_bucket(bytes)),
+            at(k, BYTES),
+            u64::from(bytes),
+        );
     }
 
     /// Counts the completion of a request [`map`](Self::map) counted, after
-    /// `lat_ns`.
+    /// `lat_ns` (and [`fail`](Self::fail) first if it failed).
     #[inline(always)]
-    pub(crate) fn complete(&self, kind: IoKind, lat_ns: u64, failed: bool) {
-        let k = kind.index();
-        self.counters.add_n([
-            (at(k, LAT + lat_bucket(lat_ns)), 1),
-            (at(k, LAT_SUM), lat_ns),
-        ]);
-        if failed {
-            self.counters.add(at(k, ERRORS), 1);
-        }
-        self.counters.max(MAX_LAT + k, lat_ns);
+    pub(crate) fn complete(&self, kind: IoKind, lat_ns: u64) {
+        let k = kind.base();
+        self.counters.inc_add_max(
+            at(k, LAT + lat_bucket(lat_ns)),
+            at(k, LAT_SUM),
+            lat_ns,
+            at(k, MAX_LAT),
+        );
+    }
+
+    /// Counts a request of `kind` that failed.
+    #[inline(always)]
+    pub(crate) fn fail(&self, kind: IoKind) {
+        self.counters.add(at(kind.base(), ERRORS), 1);
     }
 
     /// Takes back a request [`map`](Self::map) counted that never reached the
     /// device (it is sent again and counted then), instead of completing it.
     #[inline(always)]
     pub(crate) fn take_back(&self, kind: IoKind, bytes: u32) {
-        let k = kind.index();
+        let k = kind.base();
         self.counters.add_n([
             (at(k, BYTES), u64::from(bytes).wrapping_neg()),
             (at(k, SIZE + size_bucket(bytes)), 1u64.wrapping_neg()),
         ]);
     }
 
-    fn read(&self, view: &Baseline<SUMS>, clear: bool) -> Detail {
+    fn read(&self, view: &Baseline<TARGET_COUNTERS>, clear: bool) -> Detail {
         let mut d = Detail::default();
-        for (k, s) in d.0.iter_mut().enumerate() {
+        for (kind, s) in IoKind::ALL.into_iter().zip(d.0.iter_mut()) {
+            let k = kind.base();
             s.bytes = view.take(&self.counters, at(k, BYTES), clear);
             s.errors = view.take(&self.counters, at(k, ERRORS), clear);
             s.lat_sum_ns = view.take(&self.counters, at(k, LAT_SUM), clear);
@@ -308,7 +343,7 @@ impl<C: Counters> TargetStats<C> {
                 *v = view.take(&self.counters, at(k, SIZE + b), clear);
             }
             s.reqs = s.size.iter().fold(0u64, |acc, &v| acc.wrapping_add(v));
-            s.max_lat_ns = self.counters.max_of(MAX_LAT + k, clear);
+            s.max_lat_ns = self.counters.max_of(at(k, MAX_LAT), clear);
             // In flight: mapped and not completed, whatever the views.
             let completed = (0..LAT_BUCKETS).fold(0u64, |acc, b| {
                 acc.wrapping_add(self.counters.sum(at(k, LAT + b)))
@@ -338,7 +373,8 @@ impl<C: Counters> TargetStats<C> {
     /// not be shown: they are counted in the next interval. (The largest
     /// latency is not given back.)
     pub(crate) fn give_back(&self, d: &Detail) {
-        for (k, s) in d.0.iter().enumerate() {
+        for (kind, s) in IoKind::ALL.into_iter().zip(d.0.iter()) {
+            let k = kind.base();
             self.detail.give_back(at(k, BYTES), s.bytes);
             self.detail.give_back(at(k, ERRORS), s.errors);
             self.detail.give_back(at(k, LAT_SUM), s.lat_sum_ns);
@@ -353,83 +389,109 @@ impl<C: Counters> TargetStats<C> {
 
     /// Zeroes both views (`dmsetup message ... reset`).
     pub(crate) fn reset(&self) {
-        for i in 0..SUMS {
+        for i in (0..TARGET_COUNTERS).filter(|&i| is_sum(i)) {
             self.status.take(&self.counters, i, true);
             self.detail.take(&self.counters, i, true);
         }
-        for k in 0..3 {
-            self.counters.max_of(MAX_LAT + k, true);
+        for kind in IoKind::ALL {
+            self.counters.max_of(at(kind.base(), MAX_LAT), true);
         }
     }
 }
 
-// The module-wide counters: requests and bytes by kind (those of `Other`
-// are kept, so that the bio path needs no branch, but never shown).
-const V_READ_REQS: usize = 0;
-const V_READ_BYTES: usize = 1;
-const V_WRITE_REQS: usize = 2;
-const V_WRITE_BYTES: usize = 3;
-/// Number of module-wide counters.
-pub(crate) const VOLUME_COUNTERS: usize = 6;
-
-/// Reads and writes of every dmp target since load or the last reset.
-pub(crate) struct VolumeStats<C> {
-    counters: C,
-    base: Baseline<VOLUME_COUNTERS>,
+/// What a target adds to the module-wide figures: its reads and writes
+/// since its counters were made, whatever its views were reset to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Totals {
+    /// Read requests.
+    pub(crate) read_reqs: u64,
+    /// Bytes read.
+    pub(crate) read_bytes: u64,
+    /// Write requests carrying data.
+    pub(crate) write_reqs: u64,
+    /// Bytes written.
+    pub(crate) write_bytes: u64,
 }
 
-impl<C: Counters> VolumeStats<C> {
-    /// Counts from zero in `counters` (all zero).
-    pub(crate) const fn new(counters: C) -> Self {
-        Self {
-            counters,
-            base: Baseline::new(),
+impl Totals {
+    fn fields(&mut self) -> [&mut u64; 4] {
+        [
+            &mut self.read_reqs,
+            &mut self.read_bytes,
+            &mut self.write_reqs,
+            &mut self.write_bytes,
+        ]
+    }
+
+    /// `self + other`, each figure wrapping.
+    #[must_use]
+    pub(crate) fn plus(mut self, mut other: Totals) -> Totals {
+        for (a, b) in self.fields().into_iter().zip(other.fields()) {
+            *a = a.wrapping_add(*b);
+        }
+        self
+    }
+}
+
+impl<C: Counters> TargetStats<C> {
+    /// The target's reads and writes since its counters were made.
+    pub(crate) fn totals(&self) -> Totals {
+        let c = &self.counters;
+        let reqs =
+            |k: usize| (0..SIZE_BUCKETS).fold(0u64, |a, b| a.wrapping_add(c.sum(at(k, SIZE + b))));
+        Totals {
+            read_reqs: reqs(IoKind::Read.base()),
+            read_bytes: c.sum(at(IoKind::Read.base(), BYTES)),
+            write_reqs: reqs(IoKind::Write.base()),
+            write_bytes: c.sum(at(IoKind::Write.base(), BYTES)),
         }
     }
+}
 
-    #[inline(always)]
-    fn at(kind: IoKind) -> (usize, usize) {
-        (2 * kind.index(), 2 * kind.index() + 1)
+/// The module-wide figures (`volumes`): reads and writes of every dmp target
+/// since load or the last reset.
+///
+/// The bio path counts nothing for them: they are the [`Totals`] of the live
+/// targets, plus those of the targets gone (added as each goes), minus those
+/// at the last reset. The owner keeps this and the list of live targets
+/// under one lock, so a target going moves its figures in one step.
+#[derive(Debug, Default)]
+pub(crate) struct VolumeBook {
+    gone: Totals,
+    base: Totals,
+}
+
+impl VolumeBook {
+    /// Adds the figures of a target that goes away.
+    pub(crate) fn retire(&mut self, t: Totals) {
+        self.gone = self.gone.plus(t);
     }
 
-    /// Counts a request of `kind` and `bytes` bytes (others are kept apart
-    /// and not shown).
-    #[inline(always)]
-    pub(crate) fn map(&self, kind: IoKind, bytes: u32) {
-        let (r, b) = Self::at(kind);
-        self.counters.add_n([(r, 1), (b, u64::from(bytes))]);
-    }
-
-    /// Takes back a request [`map`](Self::map) counted.
-    #[inline(always)]
-    pub(crate) fn take_back(&self, kind: IoKind, bytes: u32) {
-        let (r, b) = Self::at(kind);
-        self.counters.add_n([
-            (r, 1u64.wrapping_neg()),
-            (b, u64::from(bytes).wrapping_neg()),
-        ]);
-    }
-
-    fn take(&self, i: usize, clear: bool) -> u64 {
-        self.base.take(&self.counters, i, clear)
-    }
-
-    /// The figures since load or the last reset.
-    pub(crate) fn snapshot(&self) -> Snapshot {
+    /// The figures, given the [`Totals`] of the live targets (each set of
+    /// counters once).
+    pub(crate) fn snapshot(&self, live: Totals) -> Snapshot {
+        let mut now = self.gone.plus(live);
+        let mut base = self.base;
+        // Below the base only while a request taken back (see
+        // `TargetStats::take_back`) is still counted in it: show 0.
+        for (n, b) in now.fields().into_iter().zip(base.fields()) {
+            *n = match n.wrapping_sub(*b) {
+                d if (d as i64) < 0 => 0,
+                d => d,
+            };
+        }
         Snapshot {
-            read_reqs: self.take(V_READ_REQS, false),
-            read_bytes: self.take(V_READ_BYTES, false),
-            write_reqs: self.take(V_WRITE_REQS, false),
-            write_bytes: self.take(V_WRITE_BYTES, false),
+            read_reqs: now.read_reqs,
+            read_bytes: now.read_bytes,
+            write_reqs: now.write_reqs,
+            write_bytes: now.write_bytes,
             ..Default::default()
         }
     }
 
-    /// Zeroes the figures.
-    pub(crate) fn reset(&self) {
-        for i in [V_READ_REQS, V_READ_BYTES, V_WRITE_REQS, V_WRITE_BYTES] {
-            self.take(i, true);
-        }
+    /// Zeroes the figures, given the [`Totals`] of the live targets.
+    pub(crate) fn reset(&mut self, live: Totals) {
+        self.base = self.gone.plus(live);
     }
 }
 

@@ -72,24 +72,64 @@ impl<const N: usize> PerCpu<N> {
         }
     }
 
+    /// Adds 1 to counter `i` and `v` to counter `j`: a histogram bucket and
+    /// a sum, the bio path's pattern. Two instructions on x86-64.
+    #[inline(always)]
+    pub(crate) fn inc_add(&self, i: usize, j: usize, v: u64) {
+        Self::inc_add_at(self.base, i, j, v);
+    }
+
+    #[inline(always)]
+    fn inc_add_at(base: *mut u64, i: usize, j: usize, v: u64) {
+        assert!(i < N && j < N);
+        #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+        // SAFETY: as in `add_at`, for both counters (checked above).
+        unsafe {
+            core::arch::asm!(
+                "add qword ptr gs:[{b} + {i} * 8], 1",
+                "add qword ptr gs:[{b} + {j} * 8], {v}",
+                b = in(reg) base, i = in(reg) i, j = in(reg) j, v = in(reg) v,
+                options(nostack),
+            );
+        }
+        #[cfg(not(all(CONFIG_X86_64, CONFIG_SMP)))]
+        {
+            Self::add_at(base, i, 1);
+            Self::add_at(base, j, v);
+        }
+    }
+
+    /// [`inc_add`](Self::inc_add), then [`max`](Self::max) of counter `k`
+    /// and `v`, reading the per-CPU address once.
+    #[inline(always)]
+    pub(crate) fn inc_add_max(&self, i: usize, j: usize, v: u64, k: usize) {
+        let base = self.base;
+        Self::inc_add_at(base, i, j, v);
+        Self::max_at(base, k, v);
+    }
+
     #[inline(always)]
     fn add_at(base: *mut u64, i: usize, v: u64) {
         assert!(i < N);
-        let p = base.wrapping_add(i);
         #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
-        // SAFETY: `p` is a per-CPU address inside the allocation (checked
-        // above); `%gs`-relative, it is the running CPU's copy.
+        // SAFETY: `base + i` is a per-CPU address inside the allocation
+        // (checked above); `%gs`-relative, it is the running CPU's copy.
         unsafe {
-            core::arch::asm!("add qword ptr gs:[{p}], {v}", p = in(reg) p, v = in(reg) v,
-                options(nostack));
+            core::arch::asm!("add qword ptr gs:[{b} + {i} * 8], {v}",
+                b = in(reg) base, i = in(reg) i, v = in(reg) v, options(nostack));
         }
         #[cfg(not(all(CONFIG_X86_64, CONFIG_SMP)))]
         // Generic `this_cpu_add()` disables interrupts around a plain add;
         // an atomic add on the copy of the CPU this runs on (or ran on a
         // moment ago) is exact too.
-        // SAFETY: `p` is that CPU's copy of counter `i` (see `atomic`).
-        unsafe { AtomicU64::from_ptr(p.wrapping_byte_add(cpu_offset(raw_smp_processor_id()))) }
-            .fetch_add(v, Relaxed);
+        // SAFETY: that CPU's copy of counter `i` (see `atomic`).
+        unsafe {
+            AtomicU64::from_ptr(
+                base.wrapping_add(i)
+                    .wrapping_byte_add(cpu_offset(raw_smp_processor_id())),
+            )
+        }
+        .fetch_add(v, Relaxed);
     }
 
     /// Raises counter `i` of the running CPU to `v` if it is below.
@@ -100,32 +140,46 @@ impl<const N: usize> PerCpu<N> {
     /// `cmpxchg` compares with the new CPU's value and the loop reads again.
     #[inline(always)]
     pub(crate) fn max(&self, i: usize, v: u64) {
+        Self::max_at(self.base, i, v);
+    }
+
+    #[inline(always)]
+    fn max_at(base: *mut u64, i: usize, v: u64) {
         assert!(i < N);
-        let p = self.base.wrapping_add(i);
         #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
         loop {
             let old: u64;
-            // SAFETY: as in `add`; a plain `%gs`-relative load.
+            // SAFETY: as in `add_at`; a plain `%gs`-relative load.
             unsafe {
-                core::arch::asm!("mov {old}, qword ptr gs:[{p}]", p = in(reg) p,
-                    old = out(reg) old, options(nostack, readonly, preserves_flags));
+                core::arch::asm!("mov {old}, qword ptr gs:[{b} + {i} * 8]", b = in(reg) base,
+                    i = in(reg) i, old = out(reg) old,
+                    options(nostack, readonly, preserves_flags));
             }
             if v <= old {
                 return;
             }
             let seen: u64;
-            // SAFETY: as in `add`; `cmpxchg` compares `rax` with the counter
-            // and stores `v` if they are equal, leaving the counter in `rax`.
+            // SAFETY: as in `add_at`; `cmpxchg` compares `rax` with the
+            // counter and stores `v` if they are equal, leaving the counter in
+            // `rax`.
             unsafe {
-                core::arch::asm!("cmpxchg qword ptr gs:[{p}], {v}", p = in(reg) p, v = in(reg) v,
-                    inout("rax") old => seen, options(nostack));
+                core::arch::asm!("cmpxchg qword ptr gs:[{b} + {i} * 8], {v}", b = in(reg) base,
+                    i = in(reg) i, v = in(reg) v, inout("rax") old => seen, options(nostack));
             }
             if seen == old {
                 return;
             }
         }
         #[cfg(not(all(CONFIG_X86_64, CONFIG_SMP)))]
-        self.atomic(raw_smp_processor_id(), i).fetch_max(v, Relaxed);
+        // SAFETY: as in `add_at`: the copy of the CPU this runs on (or ran on
+        // a moment ago), only ever accessed atomically by other CPUs.
+        unsafe {
+            AtomicU64::from_ptr(
+                base.wrapping_add(i)
+                    .wrapping_byte_add(cpu_offset(raw_smp_processor_id())),
+            )
+        }
+        .fetch_max(v, Relaxed);
     }
 
     /// Counter `i` of `cpu`, as an atomic. Mirrors `per_cpu_ptr()`

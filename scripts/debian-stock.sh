@@ -195,11 +195,18 @@ regenerate_rust() {
 # 3. The build tree: the headers + the regenerated Rust metadata.
 assemble_tree() {
 	local src srctree
-	[ -f "$W/.tree-done" ] && return 0
 	src=$(ls -d "$W"/src/linux-source-* | head -1)
 	# objtree: the headers dir; srctree: the common headers its Makefile includes.
 	srctree=$(sed -n 's/^include \(.*\)\/Makefile$/\1/p' "$TREE/Makefile")
 	[ -d "$srctree" ] || die "cannot find the srctree of $TREE"
+	# Device-mapper's private header (and dm.c, which Kbuild checks it
+	# against) from the same source: with them, dm.rs computes
+	# dm_per_bio_data() inline instead of calling it (scripts/probe-dm-core.sh).
+	if [ ! -f "$srctree/drivers/md/dm-core.h" ]; then
+		mkdir -p "$srctree/drivers/md"
+		cp -a "$src"/drivers/md/{dm-core.h,dm.h,dm-ima.h,dm-stats.h,dm.c} "$srctree/drivers/md/"
+	fi
+	[ -f "$W/.tree-done" ] && return 0
 	rm -rf "$TREE/rust"
 	mkdir -p "$TREE/rust" "$srctree/rust"
 	cp -a "$src"/rust/*.rmeta "$src"/rust/*.so "$TREE/rust/"
@@ -275,8 +282,8 @@ prepare() {
 		fetch_tree_debs
 		unpack_headers
 		regenerate_rust
-		assemble_tree
 	fi
+	assemble_tree
 }
 
 build() {

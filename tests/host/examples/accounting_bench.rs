@@ -18,10 +18,7 @@
 #[allow(dead_code)]
 mod dmp_stats;
 
-use dmp_stats::{
-    lat_bucket, size_bucket, Counters, IoKind, TargetStats, VolumeStats, TARGET_COUNTERS,
-    VOLUME_COUNTERS,
-};
+use dmp_stats::{Counters, IoKind, TargetStats, TARGET_COUNTERS};
 use std::cell::Cell;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -32,25 +29,20 @@ const RUNS: usize = 7;
 
 thread_local! {
     static TARGET: [Cell<u64>; TARGET_COUNTERS] = const { [const { Cell::new(0) }; TARGET_COUNTERS] };
-    static VOLUMES: [Cell<u64>; VOLUME_COUNTERS] = const { [const { Cell::new(0) }; VOLUME_COUNTERS] };
 }
 
 /// Thread-local counters: each thread is a CPU updating its own copy with
 /// plain instructions, as `this_cpu_add()`.
-struct Tls<const V: bool>;
+struct Tls;
 
-impl<const V: bool> Tls<V> {
+impl Tls {
     #[inline(always)]
     fn with<R>(f: impl FnOnce(&[Cell<u64>]) -> R) -> R {
-        if V {
-            VOLUMES.with(|c| f(c))
-        } else {
-            TARGET.with(|c| f(c))
-        }
+        TARGET.with(|c| f(c))
     }
 }
 
-impl<const V: bool> Counters for Tls<V> {
+impl Counters for Tls {
     #[inline(always)]
     fn add(&self, i: usize, v: u64) {
         Self::with(|c| c[i].set(c[i].get().wrapping_add(v)));
@@ -105,24 +97,35 @@ enum Variant {
     Empty,
     /// dmp 1.0: 4 locked adds on a shard (target reqs/bytes, module reqs/bytes).
     OldLocked,
-    /// The same figures, per-CPU and unlocked: bytes and the size histogram
-    /// (whose sum is the request count) of the target, requests and bytes of
-    /// the module.
-    Counters,
-    /// + the latency histogram, its sum and the maximum (latency given).
-    CountersLat,
-    /// The real code (`TargetStats` + `VolumeStats`), latency given.
+    /// What `map` counts: the size histogram (whose sum is the request
+    /// count) and the bytes, per CPU, unlocked (`TargetStats::map`).
+    Map,
+    /// With what `end_io` counts: the latency histogram, its sum and the
+    /// maximum (`TargetStats::complete`), latency given.
     Full,
-    /// The real code with two clock reads per bio.
+    /// With the clock of x86-64 kernels: two `rdtsc`, the difference turned
+    /// into ns with a 32.32 factor (`dm::clock::Tsc`).
+    FullTsc,
+    /// With the generic clock instead: two `clock_gettime()` (as
+    /// `ktime_get()`).
     FullClock,
     /// Two clock reads alone.
     Clock,
-    /// Two `rdtsc` alone: what any TSC-based clock pays at least.
+    /// Two `rdtsc` alone.
     Rdtsc,
 }
 
+/// ns per TSC cycle, 32.32 fixed point, for a 2.5 GHz TSC.
+const TSC_NS_MULT: u64 = (1_000_000u64 << 32) / 2_500_000;
+
 #[inline(always)]
-fn one(v: Variant, t: &TargetStats<Tls<false>>, vol: &VolumeStats<Tls<true>>, i: u64, cpu: usize) {
+fn rdtsc() -> u64 {
+    // SAFETY: `rdtsc` has no preconditions on x86-64.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+#[inline(always)]
+fn one(v: Variant, t: &TargetStats<Tls>, i: u64, cpu: usize) {
     let size = black_box(4096u32);
     let lat = black_box(i & 0xffff);
     match v {
@@ -137,43 +140,30 @@ fn one(v: Variant, t: &TargetStats<Tls<false>>, vol: &VolumeStats<Tls<true>>, i:
             g[0].fetch_add(1, Relaxed);
             g[1].fetch_add(u64::from(size), Relaxed);
         }
-        Variant::Counters | Variant::CountersLat => {
-            // The layout of `dmp_stats` for a write (kind 1): bytes at 42,
-            // the sum of latencies at 44, latency buckets from 45, size
-            // buckets from 71, the maximum at 127.
-            let c = Tls::<false>;
-            c.add(42, u64::from(size));
-            c.add(71 + size_bucket(size), 1);
-            let g = Tls::<true>;
-            g.add(2, 1);
-            g.add(3, u64::from(size));
-            if matches!(v, Variant::CountersLat) {
-                c.add(45 + lat_bucket(lat), 1);
-                c.add(44, lat);
-                c.max(127, lat);
-            }
-        }
+        Variant::Map => t.map(IoKind::Write, size),
         Variant::Full => {
             t.map(IoKind::Write, size);
-            vol.map(IoKind::Write, size);
-            t.complete(IoKind::Write, lat, false);
+            t.complete(IoKind::Write, lat);
+        }
+        Variant::FullTsc => {
+            let start = rdtsc();
+            t.map(IoKind::Write, size);
+            let cycles = rdtsc().saturating_sub(start);
+            let ns = ((u128::from(cycles) * u128::from(TSC_NS_MULT)) >> 32) as u64;
+            t.complete(IoKind::Write, ns);
         }
         Variant::FullClock => {
             let start = now_ns();
             t.map(IoKind::Write, size);
-            vol.map(IoKind::Write, size);
-            t.complete(IoKind::Write, now_ns().saturating_sub(start), false);
+            t.complete(IoKind::Write, now_ns().saturating_sub(start));
         }
         Variant::Clock => {
             black_box(now_ns());
             black_box(now_ns());
         }
         Variant::Rdtsc => {
-            // SAFETY: `rdtsc` has no preconditions on x86-64.
-            unsafe {
-                black_box(core::arch::x86_64::_rdtsc());
-                black_box(core::arch::x86_64::_rdtsc());
-            }
+            black_box(rdtsc());
+            black_box(rdtsc());
         }
     }
 }
@@ -186,10 +176,9 @@ fn measure(v: Variant, threads: usize) -> f64 {
             std::thread::scope(|s| {
                 for cpu in 0..threads {
                     s.spawn(move || {
-                        let t = TargetStats::new(Tls::<false>);
-                        let vol = VolumeStats::new(Tls::<true>);
+                        let t = TargetStats::new(Tls);
                         for i in 0..ITERS {
-                            one(v, &t, &vol, i, cpu);
+                            one(v, &t, i, cpu);
                         }
                     });
                 }
@@ -206,11 +195,11 @@ fn main() {
     let variants = [
         ("loop alone", Variant::Empty),
         ("dmp 1.0: 4 locked adds, sharded", Variant::OldLocked),
-        ("counters + size histogram: 4 adds", Variant::Counters),
-        ("+ latency histogram, sum, max", Variant::CountersLat),
-        ("dmp_stats code (map+complete)", Variant::Full),
-        ("dmp_stats code + 2 clock reads", Variant::FullClock),
-        ("2 clock reads alone", Variant::Clock),
+        ("map: size histogram + bytes", Variant::Map),
+        ("+ end_io: latency hist, sum, max", Variant::Full),
+        ("+ TSC clock (x86-64 kernels)", Variant::FullTsc),
+        ("+ clock_gettime clock instead", Variant::FullClock),
+        ("2 clock_gettime alone", Variant::Clock),
         ("2 rdtsc alone", Variant::Rdtsc),
     ];
     println!("ns per bio (median of {RUNS} runs of {ITERS} bios per thread)");

@@ -157,7 +157,7 @@ mod tests {
 
     #[test]
     fn messages() {
-        let m = |w: &[&'static [u8]]| parse_message(w.to_vec().into_iter());
+        let m = |w: &[&'static [u8]]| parse_message(w.iter().copied());
         assert_eq!(m(&[b"reset"]), Ok(Message::Reset));
         assert!(m(&[]).is_err());
         assert!(m(&[b"reset", b"now"]).is_err());

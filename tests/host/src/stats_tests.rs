@@ -4,7 +4,7 @@
 
 use crate::dmp_stats::*;
 use crate::sim::{on_cpu, SimCpus};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 fn target(cpus: usize) -> TargetStats<SimCpus> {
     TargetStats::new(SimCpus::new(cpus, TARGET_COUNTERS))
@@ -74,11 +74,12 @@ fn target_figures_per_kind_across_cpus() {
     // Completed on other CPUs than mapped, one write failed.
     on_cpu(3);
     for _ in 0..4 {
-        t.complete(IoKind::Read, 1500, false);
+        t.complete(IoKind::Read, 1500);
     }
-    t.complete(IoKind::Write, 3_000_000, true);
+    t.fail(IoKind::Write);
+    t.complete(IoKind::Write, 3_000_000);
     on_cpu(0);
-    t.complete(IoKind::Other, 100, false);
+    t.complete(IoKind::Other, 100);
     let d = t.detail(false);
     let r = d.kind(IoKind::Read);
     assert_eq!((r.reqs, r.bytes, r.errors, r.in_flight), (4, 16384, 0, 0));
@@ -110,7 +111,7 @@ fn stats_clear_starts_an_interval_and_leaves_status_alone() {
     let t = target(2);
     on_cpu(1);
     t.map(IoKind::Read, 512);
-    t.complete(IoKind::Read, 5000, false);
+    t.complete(IoKind::Read, 5000);
     let first = t.detail(true);
     assert_eq!(first.kind(IoKind::Read).reqs, 1);
     assert_eq!(first.kind(IoKind::Read).max_lat_ns, 5000);
@@ -131,14 +132,15 @@ fn reset_zeroes_both_views_but_not_in_flight() {
     on_cpu(0);
     t.map(IoKind::Write, 4096);
     t.map(IoKind::Write, 4096);
-    t.complete(IoKind::Write, 10, true);
+    t.fail(IoKind::Write);
+    t.complete(IoKind::Write, 10);
     t.reset();
     assert_eq!(t.status(), Snapshot::default());
     let d = t.detail(false);
     assert_eq!(d.kind(IoKind::Write).reqs, 0);
     assert_eq!(d.kind(IoKind::Write).max_lat_ns, 0);
     assert_eq!(d.kind(IoKind::Write).in_flight, 1);
-    t.complete(IoKind::Write, 10, false);
+    t.complete(IoKind::Write, 10);
     assert_eq!(t.detail(false).kind(IoKind::Write).in_flight, 0);
     assert_eq!(t.detail(false).kind(IoKind::Write).lat[0], 1);
 }
@@ -172,7 +174,7 @@ fn give_back_returns_a_cut_interval_to_the_next() {
     on_cpu(0);
     for _ in 0..3 {
         t.map(IoKind::Write, 8192);
-        t.complete(IoKind::Write, 2048, false);
+        t.complete(IoKind::Write, 2048);
     }
     let cut = t.detail(true);
     t.give_back(&cut);
@@ -189,14 +191,15 @@ fn stats_text_is_exact() {
     on_cpu(0);
     for _ in 0..8 {
         t.map(IoKind::Read, 4096);
-        t.complete(IoKind::Read, 3000, false);
+        t.complete(IoKind::Read, 3000);
     }
     for _ in 0..3 {
         t.map(IoKind::Write, 65536);
     }
-    t.complete(IoKind::Write, 1 << 20, true);
+    t.fail(IoKind::Write);
+    t.complete(IoKind::Write, 1 << 20);
     t.map(IoKind::Other, 0);
-    t.complete(IoKind::Other, 0, false);
+    t.complete(IoKind::Other, 0);
     let text = StatsText(&t.detail(false)).to_string();
     let z = |n: usize| " 0".repeat(n);
     let expected = format!(
@@ -229,17 +232,28 @@ fn stats_text_is_exact() {
 
 #[test]
 fn volume_figures_count_reads_and_writes_only() {
-    let v = VolumeStats::new(SimCpus::new(3, VOLUME_COUNTERS));
+    let t = target(3);
     for cpu in 0..3 {
         on_cpu(cpu);
-        v.map(IoKind::Read, 4096);
-        v.map(IoKind::Write, 8192);
-        v.map(IoKind::Other, 4096);
+        t.map(IoKind::Read, 4096);
+        t.map(IoKind::Write, 8192);
+        t.map(IoKind::Other, 4096);
     }
     on_cpu(0);
-    v.take_back(IoKind::Write, 8192);
+    t.take_back(IoKind::Write, 8192);
+    let totals = Totals {
+        read_reqs: 3,
+        read_bytes: 12288,
+        write_reqs: 2,
+        write_bytes: 16384,
+    };
+    assert_eq!(t.totals(), totals);
+    // Resetting the target's own views does not touch what `volumes` sees.
+    t.reset();
+    assert_eq!(t.totals(), totals);
+    let book = VolumeBook::default();
     assert_eq!(
-        v.snapshot(),
+        book.snapshot(t.totals()),
         Snapshot {
             read_reqs: 3,
             read_bytes: 12288,
@@ -248,10 +262,52 @@ fn volume_figures_count_reads_and_writes_only() {
             ..Default::default()
         }
     );
-    v.reset();
-    assert_eq!(v.snapshot(), Snapshot::default());
-    v.map(IoKind::Read, 512);
-    assert_eq!(v.snapshot().read_reqs, 1);
+}
+
+/// `volumes` = targets gone + live targets - the base of the last reset;
+/// a target going changes nothing, a reset zeroes, a take-back below the
+/// base shows 0 until paid back.
+#[test]
+fn volume_book_keeps_targets_gone_and_resets() {
+    let (a, b) = (target(2), target(2));
+    on_cpu(1);
+    a.map(IoKind::Read, 4096);
+    a.map(IoKind::Write, 512);
+    b.map(IoKind::Read, 1024);
+    let mut book = VolumeBook::default();
+    let live =
+        |ts: &[&TargetStats<SimCpus>]| ts.iter().fold(Totals::default(), |s, t| s.plus(t.totals()));
+    let before = book.snapshot(live(&[&a, &b]));
+    assert_eq!(
+        (
+            before.read_reqs,
+            before.read_bytes,
+            before.write_reqs,
+            before.write_bytes
+        ),
+        (2, 5120, 1, 512)
+    );
+    // `a` goes: the figures stay.
+    book.retire(a.totals());
+    assert_eq!(book.snapshot(live(&[&b])), before);
+    // Reset: zero; then only what comes after counts.
+    book.reset(live(&[&b]));
+    assert_eq!(book.snapshot(live(&[&b])), Snapshot::default());
+    b.map(IoKind::Write, 8192);
+    let after = book.snapshot(live(&[&b]));
+    assert_eq!(
+        (after.write_reqs, after.write_bytes, after.read_reqs),
+        (1, 8192, 0)
+    );
+    // A request counted before the reset and taken back after it: 0, not
+    // 2^64 - 1, until a later request pays it back.
+    b.take_back(IoKind::Read, 1024);
+    let s = book.snapshot(live(&[&b]));
+    assert_eq!((s.read_reqs, s.read_bytes), (0, 0));
+    b.map(IoKind::Read, 4096);
+    b.map(IoKind::Read, 4096);
+    let s = book.snapshot(live(&[&b]));
+    assert_eq!((s.read_reqs, s.read_bytes), (1, 7168));
 }
 
 /// Writers on 4 simulated CPUs map and complete requests with plain
@@ -263,25 +319,33 @@ fn clear_intervals_add_up_exactly_under_concurrency() {
     const PER_CPU: u64 = 200_000;
     let t = target(CPUS);
     let done = AtomicBool::new(false);
+    // Rounds the readers have done: the writers wait halfway for a few, so
+    // that clears fall in the middle of the writing however fast it is.
+    let reader_rounds = AtomicU64::new(0);
     let totals = std::thread::scope(|s| {
         for cpu in 0..CPUS {
-            let t = &t;
+            let (t, reader_rounds) = (&t, &reader_rounds);
             s.spawn(move || {
                 on_cpu(cpu);
                 for i in 0..PER_CPU {
+                    if i == PER_CPU / 2 {
+                        while reader_rounds.load(Ordering::Relaxed) < 4 {
+                            std::thread::yield_now();
+                        }
+                    }
                     let kind = if i % 2 == 0 {
                         IoKind::Read
                     } else {
                         IoKind::Write
                     };
                     t.map(kind, 4096);
-                    t.complete(kind, i % 5000, false);
+                    t.complete(kind, i % 5000);
                 }
             });
         }
         let readers: Vec<_> = (0..2)
             .map(|_| {
-                let (t, done) = (&t, &done);
+                let (t, done, reader_rounds) = (&t, &done, &reader_rounds);
                 s.spawn(move || {
                     let mut sum = [0u64; 4];
                     let mut rounds = 0;
@@ -292,6 +356,7 @@ fn clear_intervals_add_up_exactly_under_concurrency() {
                         sum[2] += d.kind(IoKind::Write).bytes;
                         sum[3] += d.kind(IoKind::Read).lat.iter().sum::<u64>();
                         rounds += 1;
+                        reader_rounds.fetch_add(1, Ordering::Relaxed);
                     }
                     (sum, rounds)
                 })
