@@ -193,16 +193,25 @@ impl<T: Target> Registration<T> {
     /// compiled for the clock [`clock::tsc_usable`] chooses.
     pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
         #[cfg(CONFIG_X86_64)]
-        let (map, end_io) = if clock::tsc_usable() {
+        let (map, end_io, clock) = if clock::tsc_usable() {
             (
                 map::<T, clock::Tsc> as MapFn,
                 end_io::<T, clock::Tsc> as EndIoFn,
+                "tsc",
             )
         } else {
-            (map::<T, Ktime> as MapFn, end_io::<T, Ktime> as EndIoFn)
+            (
+                map::<T, Ktime> as MapFn,
+                end_io::<T, Ktime> as EndIoFn,
+                "ktime_get",
+            )
         };
         #[cfg(not(CONFIG_X86_64))]
-        let (map, end_io) = (map::<T, Ktime> as MapFn, end_io::<T, Ktime> as EndIoFn);
+        let (map, end_io, clock) = (
+            map::<T, Ktime> as MapFn,
+            end_io::<T, Ktime> as EndIoFn,
+            "ktime_get",
+        );
         let tt = target_type {
             features: T::FEATURES,
             name: T::NAME.as_char_ptr(),
@@ -224,6 +233,7 @@ impl<T: Target> Registration<T> {
         // SAFETY: `tt` is a fully set up target type that stays at its address
         // until `drop` unregisters it.
         to_result(unsafe { bindings::dm_register_target(tt.get()) })?;
+        pr_info!("latency clock: {}\n", clock);
         Ok(Self {
             tt,
             _t: PhantomData,

@@ -78,6 +78,19 @@ t_delayed_request_lands_in_its_latency_bucket() {
 	note "3 reads delayed 80 ms: max $max ns, sum $sum_ns ns"
 }
 
+# dmp measures latency with the raw TSC where the kernel keeps time with a
+# TSC it trusts, with ktime_get() elsewhere, and says which when it loads.
+# make test runs the latency cases a second time on a kernel booted with
+# tsc=unstable: there the clock is ktime_get() and they must hold all the same.
+t_latency_clock_follows_the_kernel() {
+	load
+	want=tsc
+	grep -qw 'tsc=unstable' /proc/cmdline && want=ktime_get
+	got=$(dmesg | sed -n 's/.*dmp: latency clock: \([a-z_]*\)$/\1/p' | tail -1)
+	assert_eq "$got" "$want" "latency clock ($(cat /proc/cmdline))"
+	note "latency clock: $got; kernel clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+}
+
 # `stats clear` prints and starts a new interval; `dmsetup status` goes on,
 # `reset` zeroes both.
 t_stats_clear_and_reset() {
