@@ -44,6 +44,26 @@ cargo_tests() {
 	passed=$((passed + hp)) failed=$((failed + hf))
 }
 
+# guest_run NAME VARIANT TIMEOUT CMDLINE FILTER WHAT: boot the VARIANT kernel
+# (with CMDLINE added), run the guest cases matching FILTER, add their counts;
+# a bad kernel log of the whole run counts as a failure (vm.sh fails on it).
+guest_run() {
+	local name=$1 v=$2 timeout=$3 cmdline=$4 filter=$5 what=$6 start vmrc gp gf rc
+	start=$(date +%s)
+	scripts/vm.sh -k "$v" -t "$timeout" -o "out/vm-$name" ${cmdline:+-c "$cmdline"} -- \
+		sh tests/run.sh "$filter" | tee "out/guest-$name.log"
+	vmrc=${PIPESTATUS[0]}
+	log "guest suite on $what: $(($(date +%s) - start)) s"
+	read -r gp gf < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "out/guest-$name.log" | tail -1)
+	if [ -z "${gp:-}" ]; then
+		result "guest suite on $what ran to its end" 1
+		return
+	fi
+	passed=$((passed + gp)) failed=$((failed + gf))
+	if [ "$vmrc" -ne 0 ] && [ "$gf" -eq 0 ]; then rc=1; else rc=0; fi
+	result "kernel log of the run on $what is clean" $rc
+}
+
 # build_ko VARIANT: dmp.ko for that kernel, in the repository root.
 build_ko() {
 	make -s clean KDIR="$(kernel_dir normal)" LLVM="$LLVM_SUFFIX" >/dev/null 2>&1
@@ -129,21 +149,7 @@ for v in $variants; do
 	result "no locked instruction on the bio path ($v kernel)" $rc
 	timeout=1200
 	[ "$v" = debug ] && timeout=2400
-	start=$(date +%s)
-	scripts/vm.sh -k "$v" -t $timeout -o "out/vm-$v" -- \
-		sh tests/run.sh "${DMP_TEST_FILTER:-}" | tee "out/guest-$v.log"
-	vmrc=${PIPESTATUS[0]}
-	log "guest suite on the $v kernel: $(($(date +%s) - start)) s"
-	read -r gp gf < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "out/guest-$v.log" | tail -1)
-	if [ -z "${gp:-}" ]; then
-		result "guest suite on the $v kernel ran to its end" 1
-	else
-		passed=$((passed + gp)) failed=$((failed + gf))
-		# Kernel log checks of the whole run (vm.sh fails on a bad log).
-		if [ "$vmrc" -ne 0 ] && [ "$gf" -eq 0 ]; then rc=1; else rc=0; fi
-		result "kernel log of the $v run is clean" $rc
-	fi
-	gp= gf=
+	guest_run "$v" "$v" $timeout "" "${DMP_TEST_FILTER:-}" "the $v kernel"
 done
 
 # The generic latency clock: the 6.12 kernel booted with tsc=unstable does
@@ -151,21 +157,9 @@ done
 # latencies run again there.
 if [[ " $variants " == *" normal "* ]]; then
 	if build_ko normal >out/build-ktime.log 2>&1; then
-		start=$(date +%s)
-		scripts/vm.sh -k normal -t 1200 -o out/vm-ktime -c tsc=unstable -- \
-			sh tests/run.sh "${DMP_TEST_FILTER:-latency|histogram|stats_clear|reload_keeps|json_equals}" |
-			tee out/guest-ktime.log
-		vmrc=${PIPESTATUS[0]}
-		log "latency cases with ktime_get (tsc=unstable): $(($(date +%s) - start)) s"
-		read -r gp gf < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' out/guest-ktime.log | tail -1)
-		if [ -z "${gp:-}" ]; then
-			result "latency cases with ktime_get ran to their end" 1
-		else
-			passed=$((passed + gp)) failed=$((failed + gf))
-			if [ "$vmrc" -ne 0 ] && [ "$gf" -eq 0 ]; then rc=1; else rc=0; fi
-			result "kernel log of the tsc=unstable run is clean" $rc
-		fi
-		gp= gf=
+		guest_run ktime normal 1200 tsc=unstable \
+			"${DMP_TEST_FILTER:-latency|histogram|stats_clear|reload_keeps|json_equals}" \
+			"the normal kernel with tsc=unstable"
 	else
 		cat out/build-ktime.log
 		result "dmp.ko builds (normal kernel, tsc=unstable run)" 1
