@@ -179,6 +179,20 @@ if [ "${DMP_TEST_DKMS:-1}" != 0 ] && [[ " $variants " == *" debian "* ]]; then
 	cat out/dkms.log
 	result "dkms builds for Debian's stock Rust kernel and skips a kernel without Rust" $rc
 fi
+# Checks that run on the host (and may boot a VM of their own):
+# tests/host-checks/*.sh, each printing "ok - NAME" / "not ok - NAME" lines.
+# One that exits non-zero without a "not ok" line counts as one failure.
+for s in tests/host-checks/*.sh; do
+	[ -f "$s" ] || continue
+	name=$(basename "$s" .sh)
+	log "host checks: $name"
+	DMP_TEST_KERNELS="$variants" bash "$s" 2>&1 | tee "out/host-check-$name.log"
+	rc=${PIPESTATUS[0]}
+	hp=$(grep -c '^ok - ' "out/host-check-$name.log")
+	hf=$(grep -c '^not ok - ' "out/host-check-$name.log")
+	[ "$rc" -eq 0 ] || [ "$hf" -gt 0 ] || hf=1
+	passed=$((passed + hp)) failed=$((failed + hf))
+done
 make -s clean KDIR="$(kernel_dir normal)" LLVM="$LLVM_SUFFIX" >/dev/null 2>&1
 
 log "test command: $(($(date +%s) - t0)) s"
