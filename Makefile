@@ -15,8 +15,11 @@ RUST_SOURCES := $(wildcard *.rs dm/*.rs tests/host/src/*.rs tests/host/examples/
 
 all: modules
 
+# A module the kernel would refuse never passes a build (one .modinfo section
+# with name, license, version and the tree's vermagic).
 modules: check-kernel
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $@
+	@$(CURDIR)/scripts/check-module.sh $(CURDIR)/dmp.ko $(KDIR)
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $@

@@ -20,7 +20,8 @@
 //!
 //! Submodules: [`bio`] (bios), [`clock`] (the latency clocks), [`table`] (targets, their devices
 //! and arguments), [`percpu`] (per-CPU counters), [`sysfs`] (a static sysfs
-//! attribute), [`global`] (module-wide state), [`fmt`] (text into C buffers).
+//! attribute), [`global`] (module-wide state), [`fmt`] (text into C buffers),
+//! [`modinfo`] (`.modinfo` entries).
 
 use core::{fmt as core_fmt, marker::PhantomData};
 use kernel::{
@@ -35,6 +36,7 @@ mod bio;
 pub(crate) mod clock;
 mod fmt;
 mod global;
+pub(crate) mod modinfo;
 mod percpu;
 mod sysfs;
 mod table;

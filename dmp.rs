@@ -45,18 +45,11 @@ module! {
     license: "GPL",
 }
 
-/// The module version and author. The 6.12 `module!` macro has no `version`
-/// key, and its `author` key became `authors` in 6.14, so both `.modinfo`
-/// entries are written here, as `MODULE_VERSION()` and `MODULE_AUTHOR()` do
-/// in C.
-#[cfg(MODULE)]
-#[link_section = ".modinfo"]
-#[used]
-static MODINFO_VERSION: [u8; 14] = *b"version=1.1.0\0";
-#[cfg(MODULE)]
-#[link_section = ".modinfo"]
-#[used]
-static MODINFO_AUTHOR: [u8; 22] = *b"author=dmp developers\0";
+// The module version and author, as `MODULE_VERSION()` and `MODULE_AUTHOR()`
+// write them in C: `module!` has no `version` key on 6.12, and its `author`
+// key became `authors` in 6.14.
+dm::modinfo::modinfo!("version", "1.1.0");
+dm::modinfo::modinfo!("author", "dmp developers");
 
 /// dmp's counters on per-CPU memory.
 struct Cpu<const N: usize>(dm::PerCpu<N>);
