@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# A Debian 13 (trixie) environment for building against Debian's stock
-# kernels: on a Debian 12 machine a minbase chroot, created once and cached
-# under $DMP_CACHE/debian/trixie-chroot; on a Debian 13 machine the host itself.
+# The Debian environment a Debian kernel was built in, for building against
+# it: the release its suite belongs to (trixie for trixie-backports, sid for
+# sid and experimental, ...). On a machine of another release, a minbase
+# chroot of it, created once and cached under $DMP_CACHE/debian/BASE-chroot;
+# on a machine of that release, the host itself.
 #
-#   debian-chroot.sh ensure              create / complete it (idempotent)
-#   debian-chroot.sh run CMD...          run CMD in it
-#   debian-chroot.sh run --throwaway CMD...
+#   debian-chroot.sh [--suite SUITE] ensure [PKG[=VERSION]...]
+#                                        create / complete it (idempotent), with
+#                                        the build tools and the packages named
+#   debian-chroot.sh [--suite SUITE] run CMD...      run CMD in it
+#   debian-chroot.sh [--suite SUITE] run --throwaway CMD...
 #                                        run CMD in a throwaway overlay of the
 #                                        chroot (for tests that install things)
-#   debian-chroot.sh upgrade             apt-get upgrade the chroot
-#   debian-chroot.sh path                print the chroot's directory ("/" on trixie)
+#   debian-chroot.sh [--suite SUITE] versions PKG    the versions of PKG its
+#                                        sources offer, one a line, newest first
+#   debian-chroot.sh [--suite SUITE] upgrade         apt-get upgrade the chroot
+#   debian-chroot.sh [--suite SUITE] path            the chroot's directory ("/" on the host)
+#
+# SUITE is the suite the kernel comes from (default trixie-backports, or
+# $DMP_DEBIAN_SUITE). The environment's apt sources are those a system of
+# that release uses to get it: BASE (+ BASE-updates) + BASE-backports for a
+# backports kernel, sid + experimental for an experimental one.
 #
 # Commands run with the chroot's /proc, /dev and /sys mounted and with
 # $DMP_CACHE/debian/stock bind-mounted at the same path, so that paths under it
@@ -20,34 +31,62 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-# What building a Rust module against a Debian kernel needs (TOOLCHAIN.md):
-# the kernel's own rustc (CONFIG_RUSTC_VERSION_TEXT), bindgen and libclang,
-# gcc-14 (CONFIG_CC_VERSION_TEXT), modules_prepare's tools, kmod, dkms.
-TRIXIE_PKGS=(
-	rustc rust-src bindgen gcc gcc-14 binutils clang-19 libclang-19-dev
-	make flex bison bc libelf-dev libssl-dev dwarves kmod dkms
-	rustfmt xz-utils cpio rsync perl python3 ca-certificates
+SUITE=${DMP_DEBIAN_SUITE:-trixie-backports}
+if [ "${1:-}" = --suite ]; then
+	SUITE=${2:?--suite needs a suite}
+	shift 2
+fi
+
+# What building a Rust module against a Debian kernel needs besides the
+# kernel's own rustc, bindgen and gcc (which the caller names, at the
+# versions the kernel's config asks for): modules_prepare's tools, kmod, dkms.
+BASE_PKGS=(
+	make flex bison bc libelf-dev libssl-dev dwarves kmod dkms binutils
+	xz-utils cpio rsync perl python3 ca-certificates
 )
 
-CHROOT=$DMP_CACHE/debian/trixie-chroot
+# The release a suite belongs to, and the suites its systems take packages
+# from (Debian's archive layout: X-backports is built on X; experimental on
+# unstable).
+case $SUITE in
+*-backports) BASE=${SUITE%-backports} SOURCES="$BASE $BASE-updates $SUITE" ;;
+experimental) BASE=sid SOURCES="sid experimental" ;;
+unstable | sid) BASE=sid SOURCES=sid ;;
+*) BASE=$SUITE SOURCES=$SUITE ;;
+esac
+
+CHROOT=$DMP_CACHE/debian/$BASE-chroot
 STOCK=$DMP_CACHE/debian/stock
 
-is_trixie_host() { grep -qx 'VERSION_CODENAME=trixie' /etc/os-release 2>/dev/null; }
+# Is this machine itself a system of that release?
+is_host_release() {
+	local c
+	c=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release 2>/dev/null)
+	[ "$c" = "$BASE" ] && return 0
+	[ "$BASE" = sid ] && grep -q '/sid$' /etc/debian_version 2>/dev/null
+}
 
 mirror_url() {
 	local m
-	m=$(sed -n 's/^URIs: *\([^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
-	[ -n "$m" ] || m=$(sed -n 's/^deb \(http[^ ]*\) .*/\1/p' /etc/apt/sources.list 2>/dev/null | grep -v security | head -1)
-	[ -n "$m" ] || die "no Debian mirror found in /etc/apt/sources.list.d/debian.sources"
+	m=$({ sed -n 's/^URIs: *\([^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null || true; } | head -1)
+	[ -n "$m" ] || m=$({ sed -n 's/^deb \(http[^ ]*\) .*/\1/p' /etc/apt/sources.list 2>/dev/null || true; } | grep -v security | head -1)
+	[ -n "$m" ] || die "no Debian mirror found in the apt sources"
 	echo "$m"
 }
 
-# Packages of TRIXIE_PKGS not installed in the environment (root dir $1).
+# The packages named ($@: NAME or NAME=VERSION) not installed, as named, in
+# the environment whose root is $ROOT.
 missing_pkgs() {
-	local root=$1 p
-	for p in "${TRIXIE_PKGS[@]}"; do
-		dpkg-query --admindir="$root/var/lib/dpkg" -W -f='${Status}' "$p" 2>/dev/null |
-			grep -q "ok installed" || echo "$p"
+	local p name want have
+	for p in "$@"; do
+		name=${p%%=*}
+		want=${p#"$name"}
+		want=${want#=}
+		have=$(dpkg-query --admindir="$ROOT/var/lib/dpkg" -W -f='${Status} ${Version}' "$name" 2>/dev/null) || true
+		case $have in
+		"install ok installed "*) [ -z "$want" ] || [ "${have##* }" = "$want" ] || echo "$p" ;;
+		*) echo "$p" ;;
+		esac
 	done
 }
 
@@ -62,7 +101,8 @@ apt_install() { # ROOT-RUNNER... -- PKG...
 
 ensure_host() {
 	local missing
-	mapfile -t missing < <(missing_pkgs /)
+	ROOT=/
+	mapfile -t missing < <(missing_pkgs "${BASE_PKGS[@]}" "$@")
 	[ ${#missing[@]} -eq 0 ] && return 0
 	[ "$(id -u)" -eq 0 ] || die "missing Debian packages (${missing[*]}): install them or run as root"
 	log "installing on the host: ${missing[*]}"
@@ -72,48 +112,65 @@ ensure_host() {
 }
 
 ensure_chroot() {
-	local mirror missing t0
-	[ "$(id -u)" -eq 0 ] || die "creating and entering the Debian 13 chroot needs root"
+	local mirror missing t0 script
+	ROOT=$CHROOT
+	[ "$(id -u)" -eq 0 ] || die "creating and entering the $BASE chroot needs root"
 	command -v debootstrap >/dev/null || die "debootstrap is missing (apt-get install debootstrap)"
 	command -v unshare >/dev/null || die "unshare (util-linux) is missing"
 	mirror=$(mirror_url)
 	if [ ! -f "$CHROOT/.dmp-debootstrap-done" ]; then
-		log "creating a Debian 13 chroot in $CHROOT (debootstrap, about 2 min)"
+		log "creating a Debian $BASE chroot in $CHROOT (debootstrap, about 2 min)"
 		rm -rf "$CHROOT"
 		mkdir -p "$CHROOT"
 		t0=$SECONDS
-		debootstrap --variant=minbase trixie "$CHROOT" "$mirror" >"$CHROOT.debootstrap.log" 2>&1 ||
-			die "debootstrap failed: see $CHROOT.debootstrap.log"
+		# This machine's debootstrap may predate the release: every suite
+		# since buster is bootstrapped as sid is.
+		script=/usr/share/debootstrap/scripts/$BASE
+		[ -e "$script" ] || script=/usr/share/debootstrap/scripts/sid
+		debootstrap --variant=minbase "$BASE" "$CHROOT" "$mirror" "$script" >"$CHROOT.debootstrap.log" 2>&1 ||
+			die "debootstrap of $BASE failed: see $CHROOT.debootstrap.log"
 		# No daemons may start in the chroot (dkms, ...).
 		printf '#!/bin/sh\nexit 101\n' >"$CHROOT/usr/sbin/policy-rc.d"
 		chmod 755 "$CHROOT/usr/sbin/policy-rc.d"
 		touch "$CHROOT/.dmp-debootstrap-done"
 		log "debootstrap: $((SECONDS - t0)) s"
-		echo "$(date -u +%FT%TZ) debootstrap $((SECONDS - t0)) s" >>"$DMP_CACHE/debian/times.log"
+		echo "$(date -u +%FT%TZ) debootstrap $BASE $((SECONDS - t0)) s" >>"$DMP_CACHE/debian/times.log"
 	fi
-	# Sources as on an installed Debian 13 (deb822), with backports for the
-	# kernel packages.
+	# Sources as on an installed system of that release (deb822). A mirror's
+	# snapshot of a moving suite may be past its Valid-Until: take it as the
+	# machine's own apt does.
 	local sources
 	sources="Types: deb
 URIs: $mirror
-Suites: trixie trixie-updates trixie-backports
+Suites: $SOURCES
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
 	if [ "$(cat "$CHROOT/etc/apt/sources.list.d/debian.sources" 2>/dev/null)" != "$sources" ]; then
-		rm -f "$CHROOT/etc/apt/sources.list"
+		rm -f "$CHROOT/etc/apt/sources.list" "$CHROOT/.dmp-apt-updated"
 		echo "$sources" >"$CHROOT/etc/apt/sources.list.d/debian.sources"
 	fi
-	mapfile -t missing < <(missing_pkgs "$CHROOT")
+	[ -f "$CHROOT/etc/apt/apt.conf.d/99dmp-valid-until" ] ||
+		echo 'Acquire::Check-Valid-Until "false";' >"$CHROOT/etc/apt/apt.conf.d/99dmp-valid-until"
+	mapfile -t missing < <(missing_pkgs "${BASE_PKGS[@]}" "$@")
 	[ ${#missing[@]} -eq 0 ] && return 0
-	log "installing in the chroot: ${missing[*]}"
+	log "installing in the $BASE chroot: ${missing[*]}"
 	t0=$SECONDS
-	in_env "$CHROOT" apt-get update -q >"$CHROOT.apt.log" 2>&1 || die "apt-get update in the chroot failed: see $CHROOT.apt.log"
+	apt_update
 	apt_install in_env "$CHROOT" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		--no-install-recommends "${missing[@]}" >>"$CHROOT.apt.log" 2>&1 ||
-		die "apt-get install in the chroot failed: see $CHROOT.apt.log"
+		--no-install-recommends --allow-downgrades "${missing[@]}" >>"$CHROOT.apt.log" 2>&1 ||
+		die "apt-get install ${missing[*]} in the $BASE chroot failed: see $CHROOT.apt.log"
 	in_env "$CHROOT" apt-get clean
 	log "chroot packages: $((SECONDS - t0)) s"
-	echo "$(date -u +%FT%TZ) chroot packages $((SECONDS - t0)) s" >>"$DMP_CACHE/debian/times.log"
+	echo "$(date -u +%FT%TZ) chroot packages $BASE $((SECONDS - t0)) s" >>"$DMP_CACHE/debian/times.log"
+}
+
+# apt-get update in the chroot, once a day at most.
+apt_update() {
+	local stamp=$CHROOT/.dmp-apt-updated
+	[ -f "$stamp" ] && [ -z "$(find "$stamp" -mmin +1440)" ] && return 0
+	in_env "$CHROOT" apt-get update -q >>"$CHROOT.apt.log" 2>&1 ||
+		die "apt-get update in the $BASE chroot failed: see $CHROOT.apt.log"
+	touch "$stamp"
 }
 
 # in_env ROOT CMD...: run CMD chrooted into ROOT with /proc, /sys, /dev and
@@ -161,42 +218,53 @@ in_throwaway_env() {
 
 cmd=${1:-ensure}
 shift || true
+mkdir -p "$DMP_CACHE/debian"
 case $cmd in
 ensure)
-	mkdir -p "$DMP_CACHE/debian"
 	exec 8>"$DMP_CACHE/debian/.chroot.lock"
 	flock 8
-	if is_trixie_host; then ensure_host; else ensure_chroot; fi
+	if is_host_release; then ensure_host "$@"; else ensure_chroot "$@"; fi
+	;;
+versions)
+	[ $# -eq 1 ] || die "usage: debian-chroot.sh versions PKG"
+	if is_host_release; then
+		apt-cache madison "$1" | awk -F' *[|] *' '{print $2}' | sort -urV
+	else
+		exec 8>"$DMP_CACHE/debian/.chroot.lock"
+		flock 8
+		ensure_chroot
+		apt_update
+		in_env "$CHROOT" apt-cache madison "$1" | awk -F' *[|] *' '{print $2}' | sort -urV
+	fi
 	;;
 upgrade)
-	# Bring the chroot's packages up to date (a kernel built by a newer rustc
-	# of the suite wants that rustc).
-	is_trixie_host && die "upgrade: not on a Debian 13 host (use apt there)"
-	mkdir -p "$DMP_CACHE/debian"
+	# Bring the chroot's packages up to date.
+	is_host_release && die "upgrade: this machine is a $BASE system itself (use apt there)"
 	exec 8>"$DMP_CACHE/debian/.chroot.lock"
 	flock 8
 	ensure_chroot
-	log "upgrading the chroot's packages"
-	in_env "$CHROOT" apt-get update -q >>"$CHROOT.apt.log" 2>&1 &&
-		in_env "$CHROOT" env DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -q >>"$CHROOT.apt.log" 2>&1 ||
-		die "upgrading the chroot failed: see $CHROOT.apt.log"
+	log "upgrading the $BASE chroot's packages"
+	rm -f "$CHROOT/.dmp-apt-updated"
+	apt_update
+	in_env "$CHROOT" env DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -q >>"$CHROOT.apt.log" 2>&1 ||
+		die "upgrading the $BASE chroot failed: see $CHROOT.apt.log"
 	in_env "$CHROOT" apt-get clean
 	;;
 path)
-	if is_trixie_host; then echo /; else echo "$CHROOT"; fi
+	if is_host_release; then echo /; else echo "$CHROOT"; fi
 	;;
 run)
 	throwaway=
 	[ "${1:-}" = --throwaway ] && { throwaway=1; shift; }
 	[ $# -gt 0 ] || die "usage: debian-chroot.sh run [--throwaway] CMD..."
-	if is_trixie_host; then
-		[ -z "$throwaway" ] || die "--throwaway needs the chroot (not available on a Debian 13 host)"
+	if is_host_release; then
+		[ -z "$throwaway" ] || die "--throwaway needs a chroot (this machine is a $BASE system)"
 		exec "$@"
 	fi
-	[ -f "$CHROOT/.dmp-debootstrap-done" ] || die "no Debian 13 chroot yet: run scripts/debian-chroot.sh ensure"
+	[ -f "$CHROOT/.dmp-debootstrap-done" ] || die "no $BASE chroot yet: run scripts/debian-chroot.sh --suite $SUITE ensure"
 	if [ -n "$throwaway" ]; then in_throwaway_env "$CHROOT" "$@"; else in_env "$CHROOT" "$@"; fi
 	;;
 *)
-	die "usage: debian-chroot.sh ensure|upgrade|path|run [--throwaway] CMD..."
+	die "usage: debian-chroot.sh [--suite SUITE] ensure [PKG...]|versions PKG|upgrade|path|run [--throwaway] CMD..."
 	;;
 esac

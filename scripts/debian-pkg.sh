@@ -7,6 +7,10 @@
 #
 #   debian-pkg.sh SUITE PKG...        download PKG's .deb, print its path
 #   debian-pkg.sh SUITE --latest RE   print the newest package name matching RE
+#   debian-pkg.sh SUITE --all RE      print every package name matching RE
+#   debian-pkg.sh SUITE --version PKG print PKG's newest version (nothing if none)
+#
+# A package the suite does not have stops it with one line naming both.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -34,17 +38,30 @@ if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440)" ]; then
 	touch "$stamp"
 fi
 
+if [ "${1:-}" = --all ]; then
+	# Every package name matching RE.
+	{ apt-cache "${apt_opts[@]}" pkgnames 2>/dev/null || true; } | { grep -E "^$2\$" || true; } | sort -V
+	exit 0
+fi
 if [ "${1:-}" = --latest ]; then
 	# Newest version first: the package names embed the kernel version.
-	apt-cache "${apt_opts[@]}" pkgnames 2>/dev/null | grep -E "^$2\$" | sort -V | tail -1
+	{ apt-cache "${apt_opts[@]}" pkgnames 2>/dev/null || true; } | { grep -E "^$2\$" || true; } | sort -V | tail -1
+	exit 0
+fi
+
+# The newest version of a package ("" if the suite has none).
+version() { { apt-cache "${apt_opts[@]}" show "$1" 2>/dev/null || true; } | sed -n 's/^Version: //p' | sort -V | tail -1; }
+
+if [ "${1:-}" = --version ]; then
+	version "$2"
 	exit 0
 fi
 
 cd "$root/debs"
 for p in "$@"; do
-	ver=$(apt-cache "${apt_opts[@]}" show "$p" 2>/dev/null | sed -n 's/^Version: //p' | sort -V | tail -1)
-	[ -n "$ver" ] || die "no package $p in $suite"
-	arch=$(apt-cache "${apt_opts[@]}" show "$p=$ver" | sed -n 's/^Architecture: //p' | head -1)
+	ver=$(version "$p")
+	[ -n "$ver" ] || die "no package $p in $suite (gone or renamed?)"
+	arch=$({ apt-cache "${apt_opts[@]}" show "$p=$ver" || true; } | sed -n 's/^Architecture: //p' | head -1)
 	f="${p}_${ver//:/%3a}_$arch.deb"
 	if [ ! -f "$f" ]; then
 		log "downloading $p $ver ($suite)"

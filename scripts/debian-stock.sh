@@ -1,35 +1,46 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build dmp for Debian 13's stock Rust-enabled kernel (trixie-backports'
-# linux-image-N.N.N+deb13-amd64) and prepare that kernel, as shipped, for a VM.
+# Build dmp for a Debian kernel as shipped (any release and flavour whose
+# kernel has CONFIG_RUST=y: Debian 13's backports, Debian 14, sid,
+# experimental), and prepare that kernel, as shipped, for a VM.
 #
-#   debian-stock.sh [prepare]     make the build tree (cached); print its path
-#   debian-stock.sh build [OUT]   build dmp.ko from the working tree against it;
-#                                 copy it to OUT (default: <repo>/dmp.ko); print OUT
-#   debian-stock.sh guest         print a directory with Debian's vmlinuz and
-#                                 lib/modules/RELEASE/ (the modules the tests use,
-#                                 with their dependencies, .ko, modules.dep)
-#   debian-stock.sh release       print the kernel release (e.g. 7.3.4+deb13-amd64)
-#   debian-stock.sh env CMD...    run CMD in the Debian 13 build environment
+#   debian-stock.sh [OPTIONS] [prepare]    make the build tree (cached); print its path
+#   debian-stock.sh [OPTIONS] build [OUT]  build dmp.ko from the working tree against
+#                                          it; copy it to OUT (default: <repo>/dmp.ko)
+#   debian-stock.sh [OPTIONS] guest        print a directory with Debian's vmlinuz and
+#                                          lib/modules/RELEASE/ (the modules the tests
+#                                          use, with their dependencies, modules.dep)
+#   debian-stock.sh [OPTIONS] release      print the kernel release (e.g. 7.3.4+deb13-amd64)
+#   debian-stock.sh [OPTIONS] env CMD...   run CMD in the kernel's build environment
+#
+#   --suite SUITE      the suite to take the kernel from (trixie-backports, forky,
+#                      sid, experimental, ...; or $DMP_DEBIAN_SUITE)
+#   --flavour FLAVOUR  amd64, cloud-amd64, rt-amd64, ... ($DMP_DEBIAN_FLAVOUR;
+#                      default amd64): the newest such kernel of the suite
+#   --release RELEASE  that kernel exactly, e.g. 7.2.13+deb14-amd64 ($DMP_DEBIAN_RELEASE)
+#
+# Without options, on a Debian system running a Rust-enabled Debian kernel:
+# that kernel, from the suite apt installed it from. Otherwise the newest
+# amd64 kernel of trixie-backports.
 #
 # Debian's linux-headers lack the kernel's Rust metadata (rust/*.rmeta, the
 # proc-macro crates, bindgen_parameters, scripts/target.json). This script
 # regenerates it from the same kernel's linux-source with the headers' .config
-# and Module.symvers and Debian 13's own rustc, bindgen and gcc-14 (the ones the
-# kernel was built with: checked against CONFIG_RUSTC_VERSION_TEXT and
-# CONFIG_BINDGEN_VERSION_TEXT), and adds it to a copy of the headers in the
-# cache. Modules built against that copy carry the stock vermagic and import
-# the stock kernel's Rust symbols.
+# and Module.symvers and the kernel's own toolchain: the rustc, bindgen and gcc
+# its config names (CONFIG_RUSTC_VERSION_TEXT, CONFIG_BINDGEN_VERSION_TEXT,
+# CONFIG_CC_VERSION_TEXT), at those versions, from the suites of the kernel's
+# release; and adds it to a copy of the headers in the cache. Modules built
+# against that copy carry the stock vermagic and import the stock kernel's
+# Rust symbols.
 #
-# On Debian 12 everything that runs a Debian 13 tool runs in a cached trixie
-# chroot (scripts/debian-chroot.sh); on Debian 13 it runs on the host, for the
-# running kernel if it is a Rust-enabled +deb13 one, else for the newest such
-# installed kernel. Nothing is written outside $DMP_CACHE (and OUT): never to
-# /usr/src or /lib/modules.
+# The build environment is the kernel's own release (scripts/debian-chroot.sh):
+# the host when it is a system of that release, else a cached chroot of it.
+# Nothing is written outside $DMP_CACHE (and OUT): never to /usr/src or
+# /lib/modules.
 #
 # Cache (keyed by kernel release and package version, so a new upload redoes it):
-#   $DMP_CACHE/debian/trixie-chroot/           the Debian 13 chroot
+#   $DMP_CACHE/debian/BASE-chroot/            the build environment of a release
 #   $DMP_CACHE/debian/stock/KEY/root/          Debian's headers + kbuild, unpacked;
 #       usr/src/linux-headers-RELEASE/         the build tree (KDIR), with rust/
 #   $DMP_CACHE/debian/stock/KEY/src/linux-source-X.Y/   source after modules_prepare
@@ -40,50 +51,68 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-SUITE=trixie-backports
-IMAGE_RE='linux-image-[0-9]+\.[0-9]+\.[0-9]+\+deb13-amd64'
+SUITE=${DMP_DEBIAN_SUITE:-}
+FLAVOUR=${DMP_DEBIAN_FLAVOUR:-}
+RELEASE=${DMP_DEBIAN_RELEASE:-}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--suite) SUITE=${2:?--suite needs a suite} && shift 2 ;;
+	--flavour) FLAVOUR=${2:?--flavour needs a flavour} && shift 2 ;;
+	--release) RELEASE=${2:?--release needs a kernel release} && shift 2 ;;
+	*) break ;;
+	esac
+done
+
 # Modules the guest tests load; their dependencies are added by modprobe.
-GUEST_MODULES=(dm-mod dm-zero dm-flakey dm-delay loop null_blk configfs ext4 scsi_debug sd_mod
-	${DMP_GUEST_MODULES:-})
+GUEST_MODULES=(dm-mod dm-zero dm-flakey dm-delay dm-log-writes loop null_blk configfs ext4
+	scsi_debug sd_mod ${DMP_GUEST_MODULES:-})
 
 STOCK=$DMP_CACHE/debian/stock
 CHROOT_SH=$DMP_ROOT/scripts/debian-chroot.sh
 PKG_SH=$DMP_ROOT/scripts/debian-pkg.sh
 
-is_trixie_host() { grep -qx 'VERSION_CODENAME=trixie' /etc/os-release 2>/dev/null; }
-# Run a command in the Debian 13 environment (chroot or host).
-in_env() { "$CHROOT_SH" run "$@"; }
+# Run a command in the kernel's build environment (chroot or host).
+in_env() { "$CHROOT_SH" --suite "$SUITE" run "$@"; }
 timed() { # NAME SECONDS
 	log "$1: $2 s"
 	echo "$(date -u +%FT%TZ) $1 $2 s" >>"$DMP_CACHE/debian/times.log"
 }
+rust_kernel() { grep -qx 'CONFIG_RUST=y' "/boot/config-$1" 2>/dev/null ||
+	grep -qx 'CONFIG_RUST=y' "/lib/modules/$1/config" 2>/dev/null; }
 
-# The release to build for: newest in the suite (Debian 12), or the running /
-# newest installed Rust-enabled +deb13 kernel (Debian 13); DMP_DEBIAN_RELEASE
-# overrides both.
+# The suite apt installed an installed package from (its "***" version's
+# first archive line).
+installed_suite() {
+	apt-cache policy "$1" 2>/dev/null | awk '
+		/^ \*\*\* / { mine = 1; next }
+		/^ [^ ]/ { mine = 0 }
+		mine && $2 ~ /^(https?|file|ftp):/ { sub(/\/.*/, "", $3); print $3; exit }'
+}
+
+# The kernel to build for, and the suite it comes from: --release / --flavour
+# / --suite; else the running kernel on a Debian system that runs a
+# Rust-enabled Debian kernel; else the newest amd64 kernel of trixie-backports.
 pick_release() {
-	local r pkg
-	if [ -n "${DMP_DEBIAN_RELEASE:-}" ]; then
-		echo "$DMP_DEBIAN_RELEASE"
+	local pkg re r
+	if [ -z "$RELEASE$FLAVOUR$SUITE" ] && [ -f /etc/debian_version ] && rust_kernel "$(uname -r)" &&
+		dpkg-query -W "linux-image-$(uname -r)" >/dev/null 2>&1; then
+		RELEASE=$(uname -r)
+		SUITE=$(installed_suite "linux-image-$RELEASE")
+		[ -n "$SUITE" ] || die "linux-image-$RELEASE: apt knows no suite it came from (give --suite)"
 		return
 	fi
-	if is_trixie_host; then
-		rust_kernel() { grep -qx 'CONFIG_RUST=y' "/boot/config-$1" 2>/dev/null ||
-			grep -qx 'CONFIG_RUST=y' "/lib/modules/$1/config" 2>/dev/null; }
-		r=$(uname -r)
-		if [[ $r == *+deb13-amd64 ]] && rust_kernel "$r"; then
-			echo "$r"
-			return
-		fi
-		for r in $(dpkg-query -W -f='${Package}\n' 'linux-image-*+deb13-amd64' 2>/dev/null |
-			sed 's/^linux-image-//' | sort -rV); do
-			rust_kernel "$r" && { echo "$r"; return; }
-		done
-		die "no Rust-enabled Debian 13 kernel installed (apt-get install -t trixie-backports linux-image-amd64)"
+	SUITE=${SUITE:-trixie-backports}
+	if [ -n "$RELEASE" ]; then
+		rust_kernel "$RELEASE" || [ ! -e "/boot/config-$RELEASE" ] ||
+			die "$RELEASE is not built with CONFIG_RUST=y (/boot/config-$RELEASE): nothing to build dmp against"
+		return
 	fi
-	pkg=$("$PKG_SH" "$SUITE" --latest "$IMAGE_RE") || die "cannot read the package index of $SUITE"
-	[ -n "$pkg" ] || die "no package matching $IMAGE_RE in $SUITE"
-	echo "${pkg#linux-image-}"
+	FLAVOUR=${FLAVOUR:-amd64}
+	# linux-image-<version>[+debNN[.M]]-<flavour>: the newest, by version.
+	re="linux-image-[0-9]+(\.[0-9]+)+(\+deb[0-9]+(\.[0-9]+)*)?-$FLAVOUR"
+	pkg=$("$PKG_SH" "$SUITE" --latest "$re") || die "cannot read the package index of $SUITE"
+	[ -n "$pkg" ] || die "no package linux-image-*-$FLAVOUR in $SUITE (gone or renamed?)"
+	RELEASE=${pkg#linux-image-}
 }
 
 # Download (cached) PKG of $SUITE; print the .deb's path.
@@ -92,7 +121,7 @@ deb_field() { dpkg-deb -f "$1" "$2"; }
 
 setup_vars() {
 	mkdir -p "$STOCK"
-	RELEASE=$(pick_release)
+	pick_release
 	IMAGE_DEB=$(deb "linux-image-$RELEASE") || die "linux-image-$RELEASE is not in $SUITE"
 	VERSION=$(deb_field "$IMAGE_DEB" Version)
 	KEY=$RELEASE-$(echo "$VERSION" | tr '~:' '__')
@@ -112,9 +141,14 @@ fetch_tree_debs() {
 	[ -n "$common" ] && [ -n "$kbuild" ] || die "linux-headers-$RELEASE: unexpected Depends: $dep"
 	COMMON_DEB=$(deb "$common")
 	KBUILD_DEB=$(deb "$kbuild")
-	# linux-source-X.Y of the same upload: the source the kernel was built from.
-	src_pkg=linux-source-$(echo "$RELEASE" | grep -oE '^[0-9]+\.[0-9]+')
-	SRC_DEB=$(deb "$src_pkg") || die "$src_pkg is not in $SUITE"
+	# The source the kernel was built from: the linux-source-* package of the
+	# suite at the image's version (the same upload of the same source).
+	src_pkg=
+	for p in $("$PKG_SH" "$SUITE" --all 'linux-source-[0-9.]+'); do
+		[ "$("$PKG_SH" "$SUITE" --version "$p")" = "$VERSION" ] && src_pkg=$p
+	done
+	[ -n "$src_pkg" ] || die "no linux-source-* package at $VERSION in $SUITE (the source of $RELEASE: gone or renamed?)"
+	SRC_DEB=$(deb "$src_pkg")
 	for hdr in "$HDR_DEB" "$COMMON_DEB" "$KBUILD_DEB" "$SRC_DEB"; do
 		[ "$(deb_field "$hdr" Version)" = "$VERSION" ] ||
 			die "$(deb_field "$hdr" Package) is at $(deb_field "$hdr" Version), the kernel at $VERSION: the suite is mid-update, try later"
@@ -140,28 +174,72 @@ unpack_headers() {
 
 cfg() { sed -n "s/^$1=\"\{0,1\}\([^\"]*\)\"\{0,1\}\$/\1/p" "$2"; }
 
+# The upstream part of a Debian version: 1:1.85.1+dfsg1-1~bpo13+1 -> 1.85.1.
+upstream() { sed -E 's/^[0-9]+://; s/[-+~].*//'; }
+# The newest version of PKG in the environment's suites whose upstream
+# version is WANT (or, for a Debian revision like 16.2.0-4, that one if it is
+# there, else the newest of its upstream version).
+pick_version() { # PKG WANT
+	local all v
+	all=$("$CHROOT_SH" --suite "$SUITE" versions "$1") || die "cannot read the versions of $1 in the $SUITE environment"
+	if [[ $2 == *-* ]] && printf '%s\n' "$all" | grep -qxF "$2"; then
+		echo "$2"
+		return
+	fi
+	for v in $all; do
+		[ "$(echo "$v" | upstream)" = "$(echo "$2" | upstream)" ] && { echo "$v"; return; }
+	done
+	return 1
+}
+
+# The kernel's own toolchain, read from its config, installed at those
+# versions in the build environment: refused with one line if a suite of the
+# kernel's release does not have it.
+ensure_toolchain() {
+	local conf=$TREE/.config rtext btext ctext rv bv cc cpkg cdeb cv pkgs have v
+	rtext=$(cfg CONFIG_RUSTC_VERSION_TEXT "$conf")
+	btext=$(cfg CONFIG_BINDGEN_VERSION_TEXT "$conf")
+	ctext=$(cfg CONFIG_CC_VERSION_TEXT "$conf")
+	[ -n "$rtext" ] && [ -n "$btext" ] && [ -n "$ctext" ] ||
+		die "$RELEASE: its config names no rustc, bindgen or C compiler (CONFIG_*_VERSION_TEXT)"
+	grep -qx 'CONFIG_CC_IS_GCC=y' "$conf" || die "$RELEASE was not built with GCC ('$ctext'): only GCC-built Debian kernels are handled here"
+	# "rustc 1.85.1 (4eb161250 2025-03-15) ...", "bindgen 0.71.1",
+	# "x86_64-linux-gnu-gcc-16 (Debian 16.2.0-4) 16.2.0".
+	rv=$(echo "$rtext" | awk '{print $2}')
+	bv=$(echo "$btext" | awk '{print $2}')
+	cc=$(echo "$ctext" | awk '{print $1}')
+	cpkg=gcc-${cc##*-gcc-}
+	[[ $cc == *-gcc-* ]] || cpkg=gcc
+	cdeb=$(echo "$ctext" | sed -n 's/.*(Debian \([^)]*\)).*/\1/p')
+	cv=$(echo "$ctext" | awk '{print $NF}')
+	v=$(pick_version rustc "$rv") ||
+		die "$RELEASE was built with rustc $rv; the suites of its release ($SUITE) have no rustc $rv"
+	pkgs=("rustc=$v" "rust-src=$v")
+	# bindgen formats its output with rustfmt when there is one.
+	"$CHROOT_SH" --suite "$SUITE" versions rustfmt | grep -qxF "$v" && pkgs+=("rustfmt=$v")
+	v=$(pick_version bindgen "$bv") ||
+		die "$RELEASE was built with bindgen $bv; the suites of its release ($SUITE) have no bindgen $bv"
+	pkgs+=("bindgen=$v")
+	v=$(pick_version "$cpkg" "${cdeb:-$cv}") ||
+		die "$RELEASE was built with $cc $cv; the suites of its release ($SUITE) have no $cpkg $cv"
+	pkgs+=("$cpkg=$v")
+	log "the kernel's toolchain: ${pkgs[*]}"
+	"$CHROOT_SH" --suite "$SUITE" ensure "${pkgs[@]}"
+	have=$(in_env rustc --version)
+	[ "$have" = "$rtext" ] || die "the kernel was built with '$rtext', the environment's rustc is '$have': the Rust metadata would not match"
+	have=$(in_env bindgen --version 2>/dev/null | head -1)
+	[ "$have" = "$btext" ] || die "the kernel was built with '$btext', the environment's is '$have'"
+	have=$(in_env "$cc" --version | head -1)
+	[ "$have" = "$ctext" ] || log "note: the kernel was built with '$ctext', using '$have'"
+}
+
 # 2. The Rust metadata, regenerated from the kernel's source with its config.
 regenerate_rust() {
 	local src srcdir want have cc t0
 	srcdir=$W/src
 	[ -f "$W/.modules-prepare-done" ] && return 0
-	# The toolchain must be the kernel's own.
-	want=$(cfg CONFIG_RUSTC_VERSION_TEXT "$TREE/.config")
-	have=$(in_env rustc --version)
-	if [ "$want" != "$have" ] && ! is_trixie_host; then
-		log "the kernel was built with '$want', the chroot has '$have': upgrading the chroot"
-		"$CHROOT_SH" upgrade
-		have=$(in_env rustc --version)
-	fi
-	[ "$want" = "$have" ] || die "the kernel was built with '$want' but Debian 13's rustc is '$have': the Rust metadata would not match"
-	want=$(cfg CONFIG_BINDGEN_VERSION_TEXT "$TREE/.config")
-	have=$(in_env bindgen --version 2>/dev/null | head -1)
-	[ "$want" = "$have" ] || log "warning: the kernel's bindgen is '$want', Debian 13's is '$have'"
+	# The kernel's own toolchain (ensure_toolchain, run by prepare).
 	cc=$(cfg CONFIG_CC_VERSION_TEXT "$TREE/.config" | cut -d' ' -f1)
-	[ -n "$cc" ] && in_env sh -c "command -v $cc" >/dev/null || die "the kernel's C compiler '$cc' is missing in the Debian 13 environment"
-	have=$(in_env "$cc" --version | head -1)
-	[ "$have" = "$(cfg CONFIG_CC_VERSION_TEXT "$TREE/.config")" ] ||
-		log "note: the kernel was built with '$(cfg CONFIG_CC_VERSION_TEXT "$TREE/.config")', using '$have'"
 
 	log "unpacking $(deb_field "$SRC_DEB" Package) $VERSION"
 	t0=$SECONDS
@@ -274,15 +352,17 @@ canary() {
 }
 
 prepare() {
-	"$CHROOT_SH" ensure
 	setup_vars
 	exec 9>"$W/.lock"
 	flock 9
 	if [ ! -f "$W/.tree-done" ]; then
 		fetch_tree_debs
 		unpack_headers
-		regenerate_rust
 	fi
+	# Also on a cached tree: the environment may be shared with a kernel that
+	# wanted other versions.
+	ensure_toolchain
+	[ -f "$W/.tree-done" ] || regenerate_rust
 	assemble_tree
 }
 
@@ -377,8 +457,8 @@ release)
 	;;
 env)
 	[ $# -gt 0 ] || die "usage: debian-stock.sh env CMD..."
-	"$CHROOT_SH" ensure
+	prepare >/dev/null
 	in_env "$@"
 	;;
-*) die "usage: debian-stock.sh [prepare|build [OUT]|guest|release|env CMD...]" ;;
+*) die "usage: debian-stock.sh [--suite S] [--flavour F] [--release R] [prepare|build [OUT]|guest|release|env CMD...]" ;;
 esac
