@@ -9,8 +9,9 @@
 #   scripts/bench.sh [ROUNDS] [SECONDS] [MODES] [WORKLOADS]
 #   defaults: 5 3 "interleaved paired" "randread:4k randwrite:4k read:128k"
 #
-# BENCH_KERNEL chooses the kernel: normal (6.12, default), 7.3, or debian
-# (Debian 13's stock kernel).
+# BENCH_KERNEL chooses the kernel: normal (6.12, default), newest, or a
+# Debian stock kernel: debian (Debian 13's), debian:SUITE:FLAVOUR (e.g.
+# debian:sid:amd64, debian:trixie-backports:rt-amd64).
 #
 # BENCH_VM chooses the VM:
 #   icount (default)  TCG with `-icount shift=3,sleep=off` and one vCPU: guest
@@ -33,8 +34,9 @@ smp) export DMP_SMP=2 ;;
 esac
 kernel=${BENCH_KERNEL:-normal}
 scripts/setup.sh
-if [ "$kernel" = debian ]; then
-	scripts/debian-stock.sh build >/dev/null
+if is_stock "$kernel"; then
+	# shellcheck disable=SC2046 # the options are words
+	scripts/debian-stock.sh $(stock_args "$kernel") build >/dev/null
 else
 	kdir=$(scripts/build-kernel.sh "$kernel")
 	make -s KDIR="$kdir" LLVM="$LLVM_SUFFIX"

@@ -4,12 +4,12 @@
 # Build a Rust-enabled test kernel with clang from Debian's kernel source
 # (see kernel_source in lib.sh) and the config fragments in scripts/kconfig/,
 # cached in ~/.cache/dmp/kernel/<key>.
-# Usage: build-kernel.sh [normal|debug|7.3]   Prints the build tree's path.
+# Usage: build-kernel.sh [normal|debug|newest]   Prints the build tree's path.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 variant=${1:-normal}
-case $variant in normal|debug|7.3) ;; *) die "unknown variant '$variant'";; esac
+case $variant in normal|debug|newest) ;; *) die "unknown variant '$variant' (normal, debug or newest)";; esac
 dir=$(kernel_dir "$variant")
 make_k() { make -C "$dir" LLVM="$LLVM_SUFFIX" "$@"; }
 

@@ -7,18 +7,30 @@
 # locked instruction on the bio path, DKMS) and the guest suite in a VM on
 # each kernel, and ends with "N passed, N failed".
 #
-#   DMP_TEST_KERNELS="normal debug 7.3 debian"  kernels to run the suite on:
+#   DMP_TEST_KERNELS="..."   kernels to run the suite on (default: all below):
 #       normal, debug  6.12 LTS (Debian 12's linux-source-6.12), clang, without
 #                      and with KASAN, lockdep, kmemleak, fault injection
-#       7.3            7.3 (Debian 13's linux-source-7.3), clang
-#       debian         Debian 13's stock 7.3 kernel as shipped (GCC)
+#       newest         the newest linux-source-X.Y of the Debian suites (today
+#                      7.3.4 from trixie-backports), clang
+#       debian:trixie-backports:amd64     Debian 13's stock backports kernel (GCC 14)
+#       debian:sid:amd64                  Debian sid's stock kernel (GCC 16)
+#       debian:trixie-backports:rt-amd64  Debian 13's PREEMPT_RT kernel
+#   DMP_TEST_BUILD_ONLY="debian:trixie-backports:cloud-amd64"  kernels dmp.ko
+#                      is built and checked for, but not booted
 #   DMP_TEST_FILTER=regex          only guest cases whose name matches it
 #   DMP_TEST_DKMS=0                skip the DKMS check
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$DMP_ROOT"
 
-variants=${DMP_TEST_KERNELS:-normal debug 7.3 debian}
+variants=${DMP_TEST_KERNELS:-normal debug newest debian:trixie-backports:amd64 debian:sid:amd64 debian:trixie-backports:rt-amd64}
+build_only=${DMP_TEST_BUILD_ONLY-debian:trixie-backports:cloud-amd64}
+# The archive is read once: every script of this run sees the same kernels.
+if [[ " $variants " == *" newest "* ]]; then
+	DMP_NEWEST_SOURCE=$(newest_source) || die "cannot find the newest kernel source"
+	export DMP_NEWEST_SOURCE
+	log "newest kernel source: $DMP_NEWEST_SOURCE"
+fi
 passed=0 failed=0
 t0=$(date +%s)
 
@@ -64,22 +76,33 @@ guest_run() {
 	result "kernel log of the run on $what is clean" $rc
 }
 
-# build_ko VARIANT: dmp.ko for that kernel, in the repository root.
+# build_ko VARIANT [MAKE-ARGS]: dmp.ko for that kernel, in the repository root.
 build_ko() {
 	make -s clean KDIR="$(kernel_dir normal)" LLVM="$LLVM_SUFFIX" >/dev/null 2>&1
-	if [ "$1" = debian ]; then
-		scripts/debian-stock.sh build >/dev/null
+	if is_stock "$1"; then
+		# shellcheck disable=SC2046 # the options are words
+		scripts/debian-stock.sh $(stock_args "$1") build >/dev/null
 	else
 		make KDIR="$(kernel_dir "$1")" LLVM="$LLVM_SUFFIX" ${2:-}
 	fi
 }
 
+# The build tree of a kernel.
+tree_of() {
+	# shellcheck disable=SC2046 # the options are words
+	if is_stock "$1"; then scripts/debian-stock.sh $(stock_args "$1") prepare 2>/dev/null; else kernel_dir "$1"; fi
+}
+
 "$DMP_ROOT/scripts/setup.sh" || die "set-up failed"
-for v in $variants; do
-	case $v in
-	debian) "$DMP_ROOT/scripts/debian-stock.sh" prepare >/dev/null || die "preparing Debian's stock kernel failed" ;;
-	*) "$DMP_ROOT/scripts/build-kernel.sh" "$v" >/dev/null || die "building the $v kernel failed" ;;
-	esac
+for v in $variants $build_only; do
+	k0=$(date +%s)
+	if is_stock "$v"; then
+		# shellcheck disable=SC2046 # the options are words
+		"$DMP_ROOT/scripts/debian-stock.sh" $(stock_args "$v") prepare >/dev/null || die "preparing Debian's stock kernel $v failed"
+	else
+		"$DMP_ROOT/scripts/build-kernel.sh" "$v" >/dev/null || die "building the $v kernel failed"
+	fi
+	log "kernel $v ready: $(($(date +%s) - k0)) s"
 done
 log "kernels ready after $(($(date +%s) - t0)) s"
 
@@ -121,31 +144,38 @@ rc=$?
 [ $rc -eq 0 ] || cat out/clippy-dmpstat.log
 result "dmpstat: clippy without warnings" $rc
 
-for v in $variants; do
+for v in $variants $build_only; do
 	log "building dmp.ko against the $v kernel"
-	if [ "$v" = normal ] || [ "$v" = 7.3 ]; then
-		# clippy and rustc warnings are errors here. (The debian build runs
-		# Debian's own rustc, without clippy: its warnings are errors below.)
-		build_ko "$v" CLIPPY=1 >out/build-clippy-$v.log 2>&1
+	if [ "$v" = normal ] || [ "$v" = newest ]; then
+		# clippy and rustc warnings are errors here. (The stock kernels'
+		# builds run Debian's own rustc, without clippy: their warnings are
+		# errors below.)
+		build_ko "$v" CLIPPY=1 >"out/build-clippy-$(variant_slug "$v").log" 2>&1
 		rc=$?
-		grep -qE '^(warning|error)' out/build-clippy-$v.log && rc=1
-		[ $rc -eq 0 ] || cat out/build-clippy-$v.log
+		grep -qE '^(warning|error)' "out/build-clippy-$(variant_slug "$v").log" && rc=1
+		[ $rc -eq 0 ] || cat "out/build-clippy-$(variant_slug "$v").log"
 		result "dmp.ko builds without warnings (clippy, $v kernel)" $rc
 	fi
-	if ! build_ko "$v" >out/build-$v.log 2>&1; then
-		cat out/build-$v.log
+	blog=out/build-$(variant_slug "$v").log
+	if ! build_ko "$v" >"$blog" 2>&1; then
+		cat "$blog"
 		result "dmp.ko builds ($v kernel)" 1
 		continue
 	fi
-	if [ "$v" = debian ]; then
-		! grep -qE '^(warning|error)' out/build-$v.log
+	if is_stock "$v"; then
+		! grep -qE '^(warning|error)' "$blog"
 		rc=$?
-		[ $rc -eq 0 ] || cat out/build-$v.log
+		[ $rc -eq 0 ] || cat "$blog"
 		result "dmp.ko builds without warnings (Debian's rustc, $v kernel)" $rc
 	fi
-	scripts/check-hot-path.sh dmp.ko >out/hot-path-$v.log 2>&1
+	# What the kernel checks when it loads a module (make runs this too: a
+	# failure here would be a build that lied).
+	scripts/check-module.sh dmp.ko "$(tree_of "$v")"
+	result "dmp.ko has one .modinfo with name, license, version and the vermagic of the $v kernel" $?
+	log "dmp.ko for $v: vermagic '$(modinfo -F vermagic dmp.ko)'"
+	scripts/check-hot-path.sh dmp.ko >"out/hot-path-$(variant_slug "$v").log" 2>&1
 	rc=$?
-	cat out/hot-path-$v.log
+	cat "out/hot-path-$(variant_slug "$v").log"
 	result "no locked instruction on the bio path ($v kernel)" $rc
 	# The tree's dm_per_bio_data() passed scripts/probe-dm-core.sh, so the
 	# module finds per-bio data inline and never calls it (a debug build
@@ -154,9 +184,10 @@ for v in $variants; do
 		! objdump -dr dmp.ko | grep -qE 'R_X86_64_(PLT|PC)32\s+dm_per_bio_data'
 		result "per-bio data found inline, no call to dm_per_bio_data ($v kernel)" $?
 	fi
+	[[ " $build_only " == *" $v "* ]] && continue
 	timeout=1200
 	[ "$v" = debug ] && timeout=2400
-	guest_run "$v" "$v" $timeout "" "${DMP_TEST_FILTER:-}" "the $v kernel"
+	guest_run "$(variant_slug "$v")" "$v" $timeout "" "${DMP_TEST_FILTER:-}" "the $v kernel"
 done
 
 # The generic latency clock: the 6.12 kernel booted with tsc=unstable does
@@ -173,7 +204,7 @@ if [[ " $variants " == *" normal "* ]]; then
 	fi
 fi
 
-if [ "${DMP_TEST_DKMS:-1}" != 0 ] && [[ " $variants " == *" debian "* ]]; then
+if [ "${DMP_TEST_DKMS:-1}" != 0 ] && [[ " $variants " == *" debian:trixie-backports:amd64 "* ]]; then
 	tests/dkms-check.sh >out/dkms.log 2>&1
 	rc=$?
 	cat out/dkms.log

@@ -4,7 +4,7 @@
 # Boot the cached test kernel in QEMU with dmp.ko and the guest tests, run a
 # command in the guest, stream its output, and fail on a bad kernel log.
 #
-#   vm.sh [-k normal|debug|7.3|debian] [-t timeout_s] [-o outdir] [-m mem] [-c cmdline] -- CMD...
+#   vm.sh [-k normal|debug|newest|debian[:SUITE:FLAVOUR]] [-t timeout_s] [-o outdir] [-m mem] [-c cmdline] -- CMD...
 #
 # CMD runs under the guest's /bin/sh in /dmp, which holds dmp.ko, tests/ and
 # scripts/guest/. The exit status is CMD's; it is 1 when the kernel log shows
@@ -33,8 +33,9 @@ shift $((OPTIND - 1))
 
 # The kernel image and its modules tree (lib/modules/<release>, with
 # modules.dep, so that `modprobe` works in the guest).
-if [ "$variant" = debian ]; then
-	gdir=$("$DMP_ROOT/scripts/debian-stock.sh" guest) || die "Debian's stock kernel is not ready"
+if is_stock "$variant"; then
+	# shellcheck disable=SC2046 # the options are words
+	gdir=$("$DMP_ROOT/scripts/debian-stock.sh" $(stock_args "$variant") guest) || die "Debian's stock kernel ($variant) is not ready"
 	image=$gdir/vmlinuz
 	moddir=$gdir
 else
@@ -52,7 +53,7 @@ else
 fi
 [ -f "$DMP_ROOT/dmp.ko" ] || die "no dmp.ko: build it first"
 base=$("$DMP_ROOT/scripts/initramfs.sh")
-outdir=${outdir:-$DMP_ROOT/out/vm-$variant}
+outdir=${outdir:-$DMP_ROOT/out/vm-$(variant_slug "$variant")}
 mkdir -p "$outdir"
 rm -f "$outdir"/{console,guest}.log
 
