@@ -54,8 +54,8 @@ pub struct Args {
     #[arg(long, conflicts_with = "prometheus")]
     pub json: bool,
 
-    /// OpenMetrics text of the cumulative counters (node_exporter textfile
-    /// collector), ending with "# EOF"
+    /// Prometheus text (classic format 0.0.4, what node_exporter's textfile
+    /// collector reads) of the cumulative figures
     #[arg(long)]
     pub prometheus: bool,
 

@@ -3,7 +3,7 @@
 //!
 //! Layout: `stats` parses the kernel's texts, `report` turns samples into
 //! interval figures (deltas, sums, percentiles), `format` writes them (plain,
-//! JSON, OpenMetrics), `cli` reads the command line; only `kernel` talks to
+//! JSON, Prometheus text 0.0.4 and OpenMetrics), `cli` reads the command line; only `kernel` talks to
 //! the kernel (device-mapper ioctls, sysfs), and this file runs the loop.
 
 mod cli;
