@@ -273,6 +273,9 @@ impl Kind {
     }
 }
 
+/// One sample: its full name, labels, value.
+pub type SampleLine = (String, Vec<(&'static str, String)>, String);
+
 /// One metric family: its name without `_total` (OpenMetrics' family name),
 /// and its samples (full sample name, labels, value).
 pub struct Fam {
@@ -280,7 +283,7 @@ pub struct Fam {
     pub kind: Kind,
     pub unit: Option<&'static str>,
     pub help: &'static str,
-    pub samples: Vec<(String, Vec<(&'static str, String)>, String)>,
+    pub samples: Vec<SampleLine>,
 }
 
 impl Fam {
@@ -977,6 +980,6 @@ mod dump {
     }
 }
 #[cfg(test)]
-fn tests_report(first: bool) -> Report {
+pub(crate) fn tests_report(first: bool) -> Report {
     tests::report(first)
 }

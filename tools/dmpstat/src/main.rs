@@ -7,6 +7,7 @@
 //! the kernel (device-mapper ioctls, sysfs), and this file runs the loop.
 
 mod cli;
+mod exporter;
 mod format;
 mod kernel;
 mod report;
@@ -76,6 +77,9 @@ fn run(signals: &libc::sigset_t) -> Result<(), Fail> {
         return emit(&args, &text);
     }
     k.check_named(&plan.devices).map_err(Fail::Runtime)?;
+    if let Some(addr) = &args.listen {
+        return listen(k, plan, addr, signals);
+    }
 
     let start = Instant::now();
     let mut prev = None;
@@ -116,6 +120,27 @@ fn run(signals: &libc::sigset_t) -> Result<(), Fail> {
         // Reports on a fixed schedule (no drift).
         let deadline = start + Duration::from_secs_f64(interval * n as f64);
         if wait_for_signal(signals, deadline) {
+            return Ok(());
+        }
+    }
+}
+
+/// The exporter: serves until SIGINT or SIGTERM.
+fn listen(k: Kernel, plan: Plan, addr: &str, signals: &libc::sigset_t) -> Result<(), Fail> {
+    let addr = exporter::parse_addr(addr).map_err(Fail::Usage)?;
+    let k = std::sync::Arc::new(k);
+    let start = Instant::now();
+    let scrape = move || {
+        let unix_s = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let s = k.sample(&plan.devices, start.elapsed().as_secs_f64(), unix_s)?;
+        Ok(format::families(&report::make_report(None, &s)?))
+    };
+    exporter::start(addr, std::sync::Arc::new(scrape)).map_err(Fail::Runtime)?;
+    eprintln!("dmpstat: serving /metrics on http://{addr}/metrics");
+    loop {
+        if wait_for_signal(signals, Instant::now() + Duration::from_secs(3600)) {
             return Ok(());
         }
     }
