@@ -77,6 +77,16 @@ pub struct Args {
     )]
     pub listen: Option<String>,
 
+    /// Record the run and write latency and size heatmaps of its intervals
+    /// to FILE (SVG; written at the end of the run: after COUNT intervals or
+    /// at SIGINT/SIGTERM); needs INTERVAL
+    #[arg(
+        long,
+        value_name = "FILE.svg",
+        conflicts_with_all = ["json", "prometheus", "list", "histogram", "listen", "output"]
+    )]
+    pub heatmap: Option<PathBuf>,
+
     /// Omit the first report (figures since creation or reset); needs INTERVAL
     #[arg(short = 'y', long)]
     pub omit_first: bool,
@@ -131,6 +141,9 @@ pub fn plan(args: &Args) -> Result<Plan, String> {
     };
     if args.listen.is_some() && interval_s.is_some() {
         return Err("--listen takes no INTERVAL or COUNT (each scrape reads the kernel)".into());
+    }
+    if args.heatmap.is_some() && interval_s.is_none() {
+        return Err("--heatmap needs an INTERVAL (one column per interval)".into());
     }
     if args.omit_first && interval_s.is_none() {
         return Err("-y/--omit-first needs an INTERVAL".into());
@@ -207,6 +220,15 @@ mod tests {
         bad(&["--json", "--prometheus"], "cannot be used with");
         bad(&["-o", "x.prom"], "required arguments were not provided");
         bad(&["--listen", "--json"], "cannot be used with");
+        bad(&["--heatmap", "x.svg"], "--heatmap needs an INTERVAL");
+        bad(
+            &["--heatmap", "x.svg", "--json", "1"],
+            "cannot be used with",
+        );
+        assert_eq!(
+            p(&["--heatmap", "x.svg", "dmp1", "2", "6"]).unwrap(),
+            plan_of(&["dmp1"], Some(2.0), Some(6))
+        );
         bad(&["--listen=:9947", "--prometheus"], "cannot be used with");
         bad(
             &["--listen", "127.0.0.1:1", "dmp1", "5"],

@@ -9,6 +9,7 @@
 mod cli;
 mod exporter;
 mod format;
+mod heatmap;
 mod kernel;
 mod report;
 mod stats;
@@ -82,6 +83,13 @@ fn run(signals: &libc::sigset_t) -> Result<(), Fail> {
     }
 
     let start = Instant::now();
+    let mut recorded: Vec<report::Report> = Vec::new();
+    let heatmap_done = |recorded: &[report::Report]| -> Result<(), Fail> {
+        match &args.heatmap {
+            Some(path) => write_file(path, &heatmap::svg(recorded)),
+            None => Ok(()),
+        }
+    };
     let mut prev = None;
     let mut shown = 0u64;
     let mut n = 0u64;
@@ -93,7 +101,13 @@ fn run(signals: &libc::sigset_t) -> Result<(), Fail> {
             .sample(&plan.devices, start.elapsed().as_secs_f64(), unix_s)
             .map_err(Fail::Runtime)?;
         let first = prev.is_none();
-        if !(first && args.omit_first) {
+        if args.heatmap.is_some() {
+            // Only intervals make columns; COUNT counts them.
+            if !first {
+                recorded.push(report::make_report(prev.as_ref(), &sample).map_err(Fail::Runtime)?);
+                shown += 1;
+            }
+        } else if !(first && args.omit_first) {
             let r = report::make_report(prev.as_ref(), &sample).map_err(Fail::Runtime)?;
             let text = if args.json {
                 format::json(&r)
@@ -114,15 +128,35 @@ fn run(signals: &libc::sigset_t) -> Result<(), Fail> {
             return Ok(());
         };
         if plan.count.is_some_and(|c| shown >= c) {
-            return Ok(());
+            return heatmap_done(&recorded);
         }
         n += 1;
         // Reports on a fixed schedule (no drift).
         let deadline = start + Duration::from_secs_f64(interval * n as f64);
         if wait_for_signal(signals, deadline) {
-            return Ok(());
+            return heatmap_done(&recorded);
         }
     }
+}
+
+/// Replaces `path` atomically (through PATH.tmp and a rename).
+fn write_file(path: &std::path::Path, text: &str) -> Result<(), Fail> {
+    let tmp = path.with_extension(format!(
+        "{}tmp",
+        path.extension()
+            .map_or(String::new(), |e| format!("{}.", e.to_string_lossy()))
+    ));
+    let res = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all()))
+        .and_then(|_| std::fs::rename(&tmp, path));
+    res.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Fail::Runtime(format!(
+            "cannot write {}: {}",
+            path.display(),
+            kernel::os_text(&e)
+        ))
+    })
 }
 
 /// The exporter: serves until SIGINT or SIGTERM.
@@ -150,22 +184,7 @@ fn listen(k: Kernel, plan: Plan, addr: &str, signals: &libc::sigset_t) -> Result
 /// for what fits in the pipe), or atomically replaces --output's file.
 fn emit(args: &Args, text: &str) -> Result<(), Fail> {
     if let Some(path) = &args.output {
-        let tmp = path.with_extension(format!(
-            "{}tmp",
-            path.extension()
-                .map_or(String::new(), |e| format!("{}.", e.to_string_lossy()))
-        ));
-        let res = std::fs::File::create(&tmp)
-            .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all()))
-            .and_then(|_| std::fs::rename(&tmp, path));
-        return res.map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Fail::Runtime(format!(
-                "cannot write {}: {}",
-                path.display(),
-                kernel::os_text(&e)
-            ))
-        });
+        return write_file(path, text);
     }
     let mut buf = text.as_bytes();
     while !buf.is_empty() {
