@@ -279,14 +279,11 @@ fn draw(out: &mut String, p: &Panel, top: u32, interval_s: f64) -> u32 {
     l.height()
 }
 
-/// The SVG of a run's interval reports (first reports are left out).
-pub fn svg(reports: &[Report]) -> String {
+/// The SVG of a run's interval reports (first reports are left out), taken
+/// every `interval_s` seconds (the time axis is labelled with it).
+pub fn svg(reports: &[Report], interval_s: f64) -> String {
     let reports: Vec<&Report> = reports.iter().filter(|r| r.interval_s.is_some()).collect();
-    let interval_s = reports
-        .first()
-        .and_then(|r| r.interval_s)
-        .unwrap_or(1.0)
-        .max(1e-3);
+    let interval_s = interval_s.max(1e-3);
     // Devices in order of first appearance.
     let mut names: Vec<&str> = Vec::new();
     for r in &reports {
@@ -451,7 +448,7 @@ mod tests {
             make_report(Some(&s1), &s2).unwrap(),
             make_report(Some(&s2), &s3).unwrap(),
         ];
-        let svg = svg(&reports);
+        let svg = svg(&reports, 2.0);
         if let Ok(dir) = std::env::var("DMPSTAT_DUMP") {
             std::fs::write(format!("{dir}/heatmap.svg"), &svg).unwrap();
         }
@@ -485,7 +482,7 @@ mod tests {
 
     #[test]
     fn svg_without_devices() {
-        let svg = svg(&[Report::default()]);
+        let svg = svg(&[Report::default()], 1.0);
         assert!(svg.contains("no dmp device, or no interval"));
     }
 }

@@ -86,7 +86,10 @@ fn run(signals: &libc::sigset_t) -> Result<(), Fail> {
     let mut recorded: Vec<report::Report> = Vec::new();
     let heatmap_done = |recorded: &[report::Report]| -> Result<(), Fail> {
         match &args.heatmap {
-            Some(path) => write_file(path, &heatmap::svg(recorded)),
+            Some(path) => write_file(
+                path,
+                &heatmap::svg(recorded, plan.interval_s.unwrap_or(1.0)),
+            ),
             None => Ok(()),
         }
     };
