@@ -198,7 +198,8 @@ t_monitoring_prometheus_scrapes_exporter_and_node_exporter() {
 			v=$(promq "$expr" "$t_last")
 			echo "$v $2 $3" | awk '{ exit !($1 >= $2 && $1 <= $3) }' ||
 				fail "$job: quantile $q = $v s, outside the kernel's bucket $1: [$2, $3] s"
-			[ $q = 0.99 ] && assert_eq "$1" 17 "the kernel's bucket of p99 (80 ms: [2^26, 2^27) ns)"
+			# 80 ms: [2^26, 2^27) ns, or above if the host stalled the VM.
+			[ $q = 0.99 ] && { [ "$1" -ge 17 ] || fail "the kernel's bucket of p99: $1, below 2^26 ns (80 ms)"; }
 			note "job $job: histogram_quantile($q) = $v s, kernel bucket $1 = [$2, $3] s"
 		done
 	done
@@ -317,8 +318,8 @@ sleep_until() {
 	return 0
 }
 
-# A bimodal workload through dmp (dmpmix: 8 fast reads and 8 reads delayed
-# 80 ms by dm-delay in each busy interval) in 6 intervals of 2 s, of which
+# A bimodal workload through dmp (dmpmix: 6 fast reads and 6 reads delayed
+# 80 ms by dm-delay in each busy interval, from 0.5 s into it) in 6 intervals of 2 s, of which
 # the third and fifth have no I/O: dmpstat --heatmap draws cells in the busy
 # columns only, in the rows of the kernel's non-empty buckets (two bands).
 # The SVG, the kernel's final stats and the busy columns are left in /tmp
@@ -333,14 +334,14 @@ t_dmpstat_heatmap_bimodal() {
 	$DMPSTAT --heatmap "$T/h.svg" dmpmix 2 6 >"$T/out" 2>&1 &
 	pid=$!
 	for i in $HEATMAP_BUSY; do
-		sleep_until $((start + 200 * i + 60))
+		sleep_until $((start + 200 * i + 50))
 		mix_burst
 	done
 	wait $pid
 	assert_eq "$?" 0 "dmpstat --heatmap exit status ($(cat "$T/out"))"
 	[ -s "$T/out" ] && fail "dmpstat --heatmap printed: $(cat "$T/out")"
 	late=$(($(up_cs) - start))
-	status_is dmpmix "read_reqs=64 read_bytes=262144 write_reqs=0 write_bytes=0 other_reqs=0 errors=0"
+	status_is dmpmix "read_reqs=48 read_bytes=196608 write_reqs=0 write_bytes=0 other_reqs=0 errors=0"
 	$DMSETUP message dmpmix 0 stats >"$T/stats"
 	# The read latency panel of the SVG: its cells by column and bucket.
 	panel=$(sed -n '/data-kind="latency" data-device="dmpmix" data-op="read"/,/<\/g>/p' "$T/h.svg")
@@ -356,15 +357,17 @@ t_dmpstat_heatmap_bimodal() {
 	rows=$(echo "$cells" | cut -d: -f2 | sort -un | tr '\n' ' ')
 	want=$(sed -n 's/^read lat_ns //p' "$T/stats" | awk '{ for (i = 1; i <= NF; i++) if ($i > 0) printf "%d ", i - 1 }')
 	assert_eq "$rows" "$want" "rows with cells (the kernel's non-empty read latency buckets)"
-	# Half the reads (the delayed ones) in [2^26, 2^27) ns, half below 2^25.
+	# Half the reads (the delayed ones) from 2^26 ns up, half below 2^25.
 	set -- $(sed -n 's/^read lat_ns //p' "$T/stats")
-	assert_eq "${18}" 32 "reads in [2^26, 2^27) ns"
+	# (80 ms: [2^26, 2^27) ns, or above when the host stalls the VM).
+	slow=$(echo "$@" | awk '{ for (i = 18; i <= NF; i++) n += $i; print n + 0 }')
+	assert_eq "$slow" 24 "reads at 2^26 ns (67 ms) or more"
 	assert_eq "${17}" 0 "reads in [2^25, 2^26) ns"
 	cp "$T/h.svg" /tmp/dmp-heatmap.svg
 	cp "$T/stats" /tmp/dmp-heatmap.stats
 	note "heatmap: 6 columns, cells in columns $cols, rows $rows (kernel buckets $want), run ended at $late cs"
 }
 mix_burst() {
-	dread /dev/mapper/dmpmix 4096 8
-	dread /dev/mapper/dmpmix 4096 8 1280
+	dread /dev/mapper/dmpmix 4096 6
+	dread /dev/mapper/dmpmix 4096 6 1280
 }

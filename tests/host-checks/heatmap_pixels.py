@@ -52,13 +52,14 @@ check(img.size[0] >= x0 + cols * cw, f"the PNG ({img.size[0]}x{img.size[1]}) hol
 check(cols == 6, f"6 columns in the panel (got {cols})")
 check(got_cols == busy, f"coloured columns {got_cols} are the busy intervals {busy}")
 check(got_rows == kernel_rows, f"coloured rows {got_rows} are the kernel's non-empty read latency buckets {kernel_rows}")
-# Two bands: the 32 delayed reads in row 17 ([2^26, 2^27) ns: 80 ms), the
-# 32 others below, and the row between (16) empty.
-fast = sum(lat[:16])
-check(lat[17] == 32 and fast == 32 and lat[16] == 0,
-      f"the kernel: 32 reads in [2^26, 2^27) ns, 32 below 2^25 ns (got {lat[17]}, {fast})")
+# Two bands: the 24 delayed reads from row 17 up ([2^26, 2^27) ns holds
+# 80 ms; above it if the host stalled the VM), the 24 others below row 16,
+# and row 16 ([2^25, 2^26) ns) empty between them.
+fast, slow = sum(lat[:16]), sum(lat[17:])
+check(slow == 24 and fast == 24 and lat[16] == 0,
+      f"the kernel: 24 reads at 2^26 ns or more, 24 below 2^25 ns (got {slow}, {fast}; {lat[17]} in [2^26, 2^27))")
 check(17 in got_rows and 16 not in got_rows and min(got_rows) < 16,
-      f"two bands: row 17 (80 ms) and rows {[b for b in got_rows if b < 16]}, row 16 empty between")
+      f"two bands: rows {[b for b in got_rows if b >= 17]} (80 ms) and rows {[b for b in got_rows if b < 16]}, row 16 empty between")
 # Background where there is no data: outside the panel's cells, e.g. the
 # idle columns in every row.
 idle = [c for c in range(cols) if c not in busy]
