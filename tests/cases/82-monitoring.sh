@@ -189,6 +189,7 @@ t_monitoring_prometheus_scrapes_exporter_and_node_exporter() {
 		ms=$(echo "${first% *} $t_last" | awk '{ printf "%d", ($2 - $1) * 1000 + 0.5 }')
 		assert_eq "$(promq "$s" "$t_last")" 100 "$s at $t_last"
 		inc=$(promq "increase(${s}[${ms}ms])" "$t_last")
+		note "job $job: GET /api/v1/query?query=increase(${s}[${ms}ms])&time=$t_last: $($HTTP $PROM_ADDR /api/v1/query "query=increase(${s}[${ms}ms])" time=$t_last | tail -1)"
 		assert_eq "$inc" 100 "increase($s[${ms}ms]) at $t_last"
 		note "job $job: $(wc -l <"$T/samples") samples over $ms ms, increase() = $inc, kernel read_reqs = 100"
 		for q in 0.5 0.99; do
@@ -241,6 +242,8 @@ t_monitoring_node_exporter_keeps_types_help_and_values() {
 		"dmp_request_latency_seconds_count{device=\"dmpmix\",op=\"read\"} $(kstat_of dmpmix read reqs)"; do
 		grep -qxF "$want" "$T/node" || fail "no '$want' in node_exporter's /metrics"
 	done
+	grep -E '^(# (HELP|TYPE) )?dmp_requests_total|^(# (HELP|TYPE) )?dmp_request_latency_seconds(_count)?[ {]|dmp_request_latency_seconds_bucket\{device="dmpmix",op="read",le="(1.6383e-05|3.2767e-05|\+Inf)"' "$T/node" |
+		while read -r l; do note "node_exporter: $l"; done
 	note "node_exporter: $(grep -c '^dmp_' "$T/node") dmp samples, $(grep -c '^# TYPE dmp_' "$T/node") families, equal to the textfile"
 }
 
