@@ -322,7 +322,7 @@ sleep_until() {
 }
 
 # A bimodal workload through dmp (dmpmix: 6 fast reads and 6 reads delayed
-# 80 ms by dm-delay in each busy interval, from 0.5 s into it) in 6 intervals of 2 s, of which
+# 80 ms by dm-delay in each busy interval, from 0.5 s into it) in 6 intervals of 3 s, of which
 # the third and fifth have no I/O: dmpstat --heatmap draws cells in the busy
 # columns only, in the rows of the kernel's non-empty buckets (two bands).
 # The SVG, the kernel's final stats and the busy columns are left in /tmp
@@ -334,10 +334,10 @@ t_dmpstat_heatmap_bimodal() {
 	mix_devices
 	rm -f /tmp/dmp-heatmap.svg /tmp/dmp-heatmap.stats
 	start=$(up_cs)
-	$DMPSTAT --heatmap "$T/h.svg" dmpmix 2 6 >"$T/out" 2>&1 &
+	$DMPSTAT --heatmap "$T/h.svg" dmpmix 3 6 >"$T/out" 2>&1 &
 	pid=$!
 	for i in $HEATMAP_BUSY; do
-		sleep_until $((start + 200 * i + 50))
+		sleep_until $((start + 300 * i + 50))
 		mix_burst
 	done
 	wait $pid
