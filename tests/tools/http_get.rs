@@ -33,13 +33,17 @@ fn encode(s: &str) -> String {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = || -> ! {
-        eprintln!("usage: http_get HOST:PORT PATH [-H HEADER]... [NAME=VALUE]... | --raw HOST:PORT");
+        eprintln!(
+            "usage: http_get HOST:PORT PATH [-H HEADER]... [NAME=VALUE]... | --raw HOST:PORT"
+        );
         exit(2)
     };
     let (addr, request) = if args.first().map(String::as_str) == Some("--raw") {
         let addr = args.get(1).cloned().unwrap_or_else(|| usage());
         let mut raw = Vec::new();
-        std::io::stdin().read_to_end(&mut raw).unwrap_or_else(|_| usage());
+        std::io::stdin()
+            .read_to_end(&mut raw)
+            .unwrap_or_else(|_| usage());
         (addr, raw)
     } else {
         if args.len() < 2 {
@@ -64,9 +68,8 @@ fn main() {
             path.push('?');
             path.push_str(&params.join("&"));
         }
-        let req = format!(
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n"
-        );
+        let req =
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n");
         (addr, req.into_bytes())
     };
     let mut c = TcpStream::connect(&addr).unwrap_or_else(|e| {

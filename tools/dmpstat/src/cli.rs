@@ -142,6 +142,9 @@ pub fn plan(args: &Args) -> Result<Plan, String> {
     if args.listen.is_some() && interval_s.is_some() {
         return Err("--listen takes no INTERVAL or COUNT (each scrape reads the kernel)".into());
     }
+    if let Some(addr) = &args.listen {
+        crate::exporter::parse_addr(addr)?;
+    }
     if args.heatmap.is_some() && interval_s.is_none() {
         return Err("--heatmap needs an INTERVAL (one column per interval)".into());
     }
