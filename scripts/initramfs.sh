@@ -14,8 +14,9 @@ TOOLS=(
 	/usr/sbin/losetup /usr/sbin/blockdev /usr/sbin/blkdiscard /usr/bin/fallocate
 	/usr/bin/setpriv /usr/sbin/mkfs.ext4 /usr/sbin/mke2fs /usr/sbin/e2fsck
 	/usr/sbin/modinfo /usr/sbin/insmod /usr/sbin/modprobe /usr/sbin/blkzone /usr/bin/stat /usr/bin/od /usr/bin/timeout /usr/bin/nproc
+	/usr/bin/prometheus /usr/bin/prometheus-node-exporter
 )
-PKGS=(busybox-static dmsetup fio coreutils diffutils util-linux e2fsprogs kmod)
+PKGS=(busybox-static dmsetup fio coreutils diffutils util-linux e2fsprogs kmod prometheus prometheus-node-exporter)
 
 key=$( { dpkg-query -W "${PKGS[@]}"; printf '%s\n' "${TOOLS[@]}"; cat "$0"; } | sha256sum | cut -c1-12)
 out="$DMP_CACHE/initramfs/base-$key.cpio"
@@ -54,6 +55,8 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 ln -sf /proc/mounts /etc/mtab
+# Loopback networking: the exporter, node_exporter and Prometheus cases.
+ip link set lo up 2>/dev/null
 # What the tests use and a distribution kernel builds as modules (built in,
 # modprobe does nothing).
 for m in dm-mod dm-zero dm-flakey dm-delay loop ext4; do

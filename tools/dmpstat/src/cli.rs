@@ -54,8 +54,8 @@ pub struct Args {
     #[arg(long, conflicts_with = "prometheus")]
     pub json: bool,
 
-    /// OpenMetrics text of the cumulative counters (node_exporter textfile
-    /// collector), ending with "# EOF"
+    /// Prometheus text (classic format 0.0.4, what node_exporter's textfile
+    /// collector reads) of the cumulative figures
     #[arg(long)]
     pub prometheus: bool,
 
@@ -63,6 +63,29 @@ pub struct Args {
     /// FILE.tmp and a rename) instead of standard output
     #[arg(short = 'o', long, value_name = "FILE", requires = "prometheus")]
     pub output: Option<PathBuf>,
+
+    /// Serve the figures to Prometheus on HTTP at ADDR (HOST:PORT, or :PORT
+    /// for every address; default 127.0.0.1:9947): GET /metrics reads the
+    /// kernel at each scrape and answers in OpenMetrics 1.0 when the Accept
+    /// header asks for it, in the classic text format otherwise
+    #[arg(
+        long,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        default_missing_value = crate::exporter::DEFAULT_ADDR,
+        conflicts_with_all = ["json", "prometheus", "list", "histogram", "omit_first"]
+    )]
+    pub listen: Option<String>,
+
+    /// Record the run and write latency and size heatmaps of its intervals
+    /// to FILE (SVG; written at the end of the run: after COUNT intervals or
+    /// at SIGINT/SIGTERM); needs INTERVAL
+    #[arg(
+        long,
+        value_name = "FILE.svg",
+        conflicts_with_all = ["json", "prometheus", "list", "histogram", "listen", "output"]
+    )]
+    pub heatmap: Option<PathBuf>,
 
     /// Omit the first report (figures since creation or reset); needs INTERVAL
     #[arg(short = 'y', long)]
@@ -116,6 +139,15 @@ pub fn plan(args: &Args) -> Result<Plan, String> {
             _ => return Err(format!("COUNT '{s}' must be a whole number above 0")),
         },
     };
+    if args.listen.is_some() && interval_s.is_some() {
+        return Err("--listen takes no INTERVAL or COUNT (each scrape reads the kernel)".into());
+    }
+    if let Some(addr) = &args.listen {
+        crate::exporter::parse_addr(addr)?;
+    }
+    if args.heatmap.is_some() && interval_s.is_none() {
+        return Err("--heatmap needs an INTERVAL (one column per interval)".into());
+    }
     if args.omit_first && interval_s.is_none() {
         return Err("-y/--omit-first needs an INTERVAL".into());
     }
@@ -190,5 +222,30 @@ mod tests {
         bad(&["1", "-5"], "unexpected argument");
         bad(&["--json", "--prometheus"], "cannot be used with");
         bad(&["-o", "x.prom"], "required arguments were not provided");
+        bad(&["--listen", "--json"], "cannot be used with");
+        bad(&["--heatmap", "x.svg"], "--heatmap needs an INTERVAL");
+        bad(
+            &["--heatmap", "x.svg", "--json", "1"],
+            "cannot be used with",
+        );
+        assert_eq!(
+            p(&["--heatmap", "x.svg", "dmp1", "2", "6"]).unwrap(),
+            plan_of(&["dmp1"], Some(2.0), Some(6))
+        );
+        bad(&["--listen=:9947", "--prometheus"], "cannot be used with");
+        bad(
+            &["--listen", "127.0.0.1:1", "dmp1", "5"],
+            "takes no INTERVAL",
+        );
+        assert_eq!(
+            Args::try_parse_from(["dmpstat", "--listen"])
+                .unwrap()
+                .listen
+                .as_deref(),
+            Some("127.0.0.1:9947")
+        );
+        let a = Args::try_parse_from(["dmpstat", "--listen=[::1]:9", "dmp1"]).unwrap();
+        assert_eq!(a.listen.as_deref(), Some("[::1]:9"));
+        assert_eq!(plan(&a).unwrap(), plan_of(&["dmp1"], None, None));
     }
 }

@@ -3,11 +3,13 @@
 //!
 //! Layout: `stats` parses the kernel's texts, `report` turns samples into
 //! interval figures (deltas, sums, percentiles), `format` writes them (plain,
-//! JSON, OpenMetrics), `cli` reads the command line; only `kernel` talks to
+//! JSON, Prometheus text 0.0.4 and OpenMetrics), `cli` reads the command line; only `kernel` talks to
 //! the kernel (device-mapper ioctls, sysfs), and this file runs the loop.
 
 mod cli;
+mod exporter;
 mod format;
+mod heatmap;
 mod kernel;
 mod report;
 mod stats;
@@ -76,8 +78,21 @@ fn run(signals: &libc::sigset_t) -> Result<(), Fail> {
         return emit(&args, &text);
     }
     k.check_named(&plan.devices).map_err(Fail::Runtime)?;
+    if let Some(addr) = &args.listen {
+        return listen(k, plan, addr, signals);
+    }
 
     let start = Instant::now();
+    let mut recorded: Vec<report::Report> = Vec::new();
+    let heatmap_done = |recorded: &[report::Report]| -> Result<(), Fail> {
+        match &args.heatmap {
+            Some(path) => write_file(
+                path,
+                &heatmap::svg(recorded, plan.interval_s.unwrap_or(1.0)),
+            ),
+            None => Ok(()),
+        }
+    };
     let mut prev = None;
     let mut shown = 0u64;
     let mut n = 0u64;
@@ -89,7 +104,13 @@ fn run(signals: &libc::sigset_t) -> Result<(), Fail> {
             .sample(&plan.devices, start.elapsed().as_secs_f64(), unix_s)
             .map_err(Fail::Runtime)?;
         let first = prev.is_none();
-        if !(first && args.omit_first) {
+        if args.heatmap.is_some() {
+            // Only intervals make columns; COUNT counts them.
+            if !first {
+                recorded.push(report::make_report(prev.as_ref(), &sample).map_err(Fail::Runtime)?);
+                shown += 1;
+            }
+        } else if !(first && args.omit_first) {
             let r = report::make_report(prev.as_ref(), &sample).map_err(Fail::Runtime)?;
             let text = if args.json {
                 format::json(&r)
@@ -110,12 +131,53 @@ fn run(signals: &libc::sigset_t) -> Result<(), Fail> {
             return Ok(());
         };
         if plan.count.is_some_and(|c| shown >= c) {
-            return Ok(());
+            return heatmap_done(&recorded);
         }
         n += 1;
         // Reports on a fixed schedule (no drift).
         let deadline = start + Duration::from_secs_f64(interval * n as f64);
         if wait_for_signal(signals, deadline) {
+            return heatmap_done(&recorded);
+        }
+    }
+}
+
+/// Replaces `path` atomically (through PATH.tmp and a rename).
+fn write_file(path: &std::path::Path, text: &str) -> Result<(), Fail> {
+    let tmp = path.with_extension(format!(
+        "{}tmp",
+        path.extension()
+            .map_or(String::new(), |e| format!("{}.", e.to_string_lossy()))
+    ));
+    let res = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all()))
+        .and_then(|_| std::fs::rename(&tmp, path));
+    res.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Fail::Runtime(format!(
+            "cannot write {}: {}",
+            path.display(),
+            kernel::os_text(&e)
+        ))
+    })
+}
+
+/// The exporter: serves until SIGINT or SIGTERM.
+fn listen(k: Kernel, plan: Plan, addr: &str, signals: &libc::sigset_t) -> Result<(), Fail> {
+    let addr = exporter::parse_addr(addr).map_err(Fail::Usage)?;
+    let k = std::sync::Arc::new(k);
+    let start = Instant::now();
+    let scrape = move || {
+        let unix_s = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let s = k.sample(&plan.devices, start.elapsed().as_secs_f64(), unix_s)?;
+        Ok(format::families(&report::make_report(None, &s)?))
+    };
+    exporter::start(addr, std::sync::Arc::new(scrape)).map_err(Fail::Runtime)?;
+    eprintln!("dmpstat: serving /metrics on http://{addr}/metrics");
+    loop {
+        if wait_for_signal(signals, Instant::now() + Duration::from_secs(3600)) {
             return Ok(());
         }
     }
@@ -125,22 +187,7 @@ fn run(signals: &libc::sigset_t) -> Result<(), Fail> {
 /// for what fits in the pipe), or atomically replaces --output's file.
 fn emit(args: &Args, text: &str) -> Result<(), Fail> {
     if let Some(path) = &args.output {
-        let tmp = path.with_extension(format!(
-            "{}tmp",
-            path.extension()
-                .map_or(String::new(), |e| format!("{}.", e.to_string_lossy()))
-        ));
-        let res = std::fs::File::create(&tmp)
-            .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all()))
-            .and_then(|_| std::fs::rename(&tmp, path));
-        return res.map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Fail::Runtime(format!(
-                "cannot write {}: {}",
-                path.display(),
-                kernel::os_text(&e)
-            ))
-        });
+        return write_file(path, text);
     }
     let mut buf = text.as_bytes();
     while !buf.is_empty() {
