@@ -20,6 +20,10 @@ for t in chromium /usr/bin/python3; do
 done
 /usr/bin/python3 -c 'import PIL' 2>/dev/null || { echo "not ok - python3-pil is installed (scripts/setup.sh)"; exit 1; }
 
+# dmp.ko for the normal kernel (the test command's last build may be another's).
+. scripts/lib.sh
+make -s KDIR="$(kernel_dir normal)" LLVM="$LLVM_SUFFIX" >"$out/build.log" 2>&1 ||
+	{ echo "not ok - dmp.ko builds for the normal kernel ($out/build.log)"; exit 1; }
 scripts/vm.sh -k normal -t 400 -o "$out/vm" -- sh -c 'sh tests/run.sh "^t_dmpstat_heatmap_bimodal$" &&
 	{ echo ==SVG==; base64 /tmp/dmp-heatmap.svg; echo ==STATS==; cat /tmp/dmp-heatmap.stats; echo ==END==; }' 2>&1 |
 	tr -d '\r' >"$out/guest.txt"
