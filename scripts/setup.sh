@@ -16,6 +16,7 @@ PKGS=(
 	qemu-system-x86 busybox-static
 	dmsetup fio e2fsprogs util-linux kmod coreutils diffutils
 	debootstrap sg3-utils binutils python3-prometheus-client libdevmapper-dev pkg-config
+	lvm2 systemd
 )
 
 log() { echo "setup: $*" >&2; }

@@ -72,11 +72,15 @@ for t in "$DMP_ROOT"/tests/tools/*.rs; do
 	rustc --edition 2021 -O -o "$stage/dmp/bin/$(basename "$t" .rs)" "$t" || die "building $t"
 done
 cp -a "$moddir"/lib/modules/. "$stage/lib/modules/"
-# dmpstat, the user tool.
-if [ -f "$DMP_ROOT/tools/dmpstat/Cargo.toml" ]; then
-	cargo build -q --release --manifest-path "$DMP_ROOT/tools/dmpstat/Cargo.toml" || die "building dmpstat"
-	cp "$DMP_ROOT/tools/dmpstat/target/release/dmpstat" "$stage/dmp/bin/"
-fi
+# The user tools: dmpstat, dmpctl.
+for tool in dmpstat dmpctl; do
+	if [ -f "$DMP_ROOT/tools/$tool/Cargo.toml" ]; then
+		cargo build -q --release --manifest-path "$DMP_ROOT/tools/$tool/Cargo.toml" || die "building $tool"
+		cp "$DMP_ROOT/tools/$tool/target/release/$tool" "$stage/dmp/bin/"
+	fi
+done
+# The boot-path files (systemd unit, example configuration).
+[ -d "$DMP_ROOT/deploy" ] && cp -r "$DMP_ROOT/deploy" "$stage/dmp/deploy"
 printf '%q ' "$@" >"$stage/dmp/cmd"
 echo >>"$stage/dmp/cmd"
 echo "$variant" >"$stage/dmp/kernel-variant"

@@ -57,6 +57,10 @@ enum Cmd {
         /// Seconds the suspend may wait for in-flight I/O
         #[arg(long, default_value = "10", value_parser = table::parse_timeout)]
         timeout: f64,
+        /// Wait up to SECONDS for each device to appear (volumes that LVM
+        /// activates from udev events at boot)
+        #[arg(long, value_name = "SECONDS", value_parser = table::parse_timeout)]
+        wait: Option<f64>,
         #[arg(value_name = "DEVICE")]
         devices: Vec<String>,
     },
@@ -91,17 +95,18 @@ fn main() -> ExitCode {
             return usage(first.trim_start_matches("error: "));
         }
     };
-    let (attach, config, timeout, mut devices) = match args.cmd {
+    let (attach, config, timeout, wait, mut devices) = match args.cmd {
         Cmd::Attach {
             config,
             timeout,
+            wait,
             devices,
-        } => (true, config, timeout, devices),
+        } => (true, config, timeout, wait, devices),
         Cmd::Detach {
             config,
             timeout,
             devices,
-        } => (false, config, timeout, devices),
+        } => (false, config, timeout, None, devices),
     };
     if let Some(path) = &config {
         let text = match std::fs::read_to_string(path) {
@@ -144,8 +149,13 @@ fn main() -> ExitCode {
     };
     kernel::install_cancel_handler();
     let limit = Duration::from_secs_f64(timeout);
+    let deadline = std::time::Instant::now() + Duration::from_secs_f64(wait.unwrap_or(0.0));
     let mut ok = true;
     for (arg, spec) in &specs {
+        // A device that is not there yet may appear before the deadline.
+        while std::time::Instant::now() < deadline && kernel::resolve(&dm, arg, spec).is_err() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
         match switch(&dm, arg, spec, attach, limit) {
             Ok(line) => println!("{line}"),
             Err(line) => {
