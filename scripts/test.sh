@@ -88,10 +88,12 @@ mkdir -p out
 cargo_tests tests/host dmp
 cargo_tests tools/dmpstat dmpstat
 cargo_tests tools/dmpctl dmpctl
+cargo_tests tests/logreplay logreplay
 
 make -s rustfmt-check >out/rustfmt.log 2>&1 &&
 	(cd tools/dmpstat && cargo fmt --check) >>out/rustfmt.log 2>&1 &&
-	(cd tools/dmpctl && cargo fmt --check) >>out/rustfmt.log 2>&1
+	(cd tools/dmpctl && cargo fmt --check) >>out/rustfmt.log 2>&1 &&
+	(cd tests/logreplay && cargo fmt --check) >>out/rustfmt.log 2>&1
 rc=$?
 [ $rc -eq 0 ] || cat out/rustfmt.log
 result "rustfmt --check" $rc
@@ -126,6 +128,10 @@ result "dmpstat: clippy without warnings" $rc
 rc=$?
 [ $rc -eq 0 ] || cat out/clippy-dmpctl.log
 result "dmpctl: clippy without warnings" $rc
+(cd tests/logreplay && cargo clippy --quiet --release -- -D warnings) >out/clippy-logreplay.log 2>&1
+rc=$?
+[ $rc -eq 0 ] || cat out/clippy-logreplay.log
+result "logreplay: clippy without warnings" $rc
 
 for v in $variants; do
 	log "building dmp.ko against the $v kernel"
