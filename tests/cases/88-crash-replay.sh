@@ -60,16 +60,10 @@ t_crash_replay_through_dmp_loses_no_fsynced_write() {
 	echo 360000 >/proc/sys/vm/dirty_expire_centisecs
 	echo 0 >/proc/sys/vm/dirty_writeback_centisecs
 	logged_run 1 dmp
-	logged_run 2 linear
 	echo $expire >/proc/sys/vm/dirty_expire_centisecs
 	echo $wb >/proc/sys/vm/dirty_writeback_centisecs
-
-	# dmp passes flush and FUA through unchanged: the same workload over
-	# dm-linear logs as many flush and FUA entries.
-	assert_eq "$(info_field 1 flush)" "$(info_field 2 flush)" "flush entries over dmp and over linear"
-	assert_eq "$(info_field 1 fua)" "$(info_field 2 fua)" "FUA entries over dmp and over linear"
 	marks=$(sed -n 's/.*marks=\([0-9]*\).*/\1/p' $T/wl-1.out)
-	[ "$marks" -gt 25 ] || fail "only '$marks' marks"
+	[ "$marks" -gt 15 ] || fail "only '$marks' marks"
 	# The workload's marks and the one log-writes adds when removed.
 	assert_eq "$(info_field 1 marks)" "$((marks + 1))" "marks in the log"
 	[ "$(info_field 1 flush)" -gt "$marks" ] || fail "fewer flushes than fsync'ed operations"
@@ -102,4 +96,37 @@ t_crash_replay_through_dmp_loses_no_fsynced_write() {
 	assert_eq "$verified" "$marks" "marks verified"
 	# The last image is the unmounted filesystem: it holds the final list.
 	note "replay: $checked points checked (entries $(info_field 1 entries), flush $(info_field 1 flush), FUA $(info_field 1 fua), marks $(info_field 1 marks)), e2fsck -fn clean at each, $verified marks verified; $(tail -1 $T/fsck.out)"
+}
+
+# dmp passes flush and FUA through unchanged: the same I/O over dmp and over
+# dm-linear, both on log-writes, logs the same entries, and exactly those
+# issued: 8 O_DSYNC direct writes (each a FUA write, then the fsync that
+# O_DSYNC implies: an empty flush), 3 plain direct writes, one fsync of the
+# device (one empty flush), and the mark log-writes adds when removed.
+# (ext4's own count of flushes for the workload above varies by one or two
+# from run to run over the same target, with jbd2's timing, so it cannot
+# be compared exactly.)
+t_crash_replay_flush_fua_entries_over_dmp_equal_linear() {
+	need_log_writes
+	load
+	for kind in dmp linear; do
+		data=$(backed data-$kind 8)
+		log=$(backed log-$kind 16)
+		dm lw "0 16384 log-writes $data $log"
+		if [ $kind = dmp ]; then dm top "0 16384 dmp /dev/mapper/lw"; else dm top "0 16384 linear /dev/mapper/lw 0"; fi
+		must $DD if=/dev/urandom of=/dev/mapper/top bs=4k count=8 oflag=direct,dsync conv=notrunc
+		must $DD if=/dev/urandom of=/dev/mapper/top bs=4k count=3 seek=100 oflag=direct conv=notrunc
+		must $DD if=/dev/null of=/dev/mapper/top conv=fsync,notrunc
+		[ $kind = dmp ] && status_is top "read_reqs=0 read_bytes=0 write_reqs=11 write_bytes=45056 other_reqs=9 errors=0"
+		must $DMSETUP remove top
+		must $DMSETUP remove lw
+		must $LOSETUP -d $data
+		must $LOSETUP -d $log
+		got=$($LOGREPLAY info $T/log-$kind)
+		note "over $kind: $got"
+		assert_eq "$got" "entries=21 writes=11 flush=9 fua=8 discard=0 marks=1 points=18 data_bytes=45056 sectorsize=512" \
+			"log of the I/O over $kind"
+		$LOGREPLAY points $T/log-$kind | cut -d' ' -f2- >$T/points-$kind
+	done
+	must $CMP $T/points-dmp $T/points-linear
 }

@@ -5,8 +5,8 @@
 //!   fsworkload run DIR SEED OPS STATE LOGDEV
 //!       OPS random operations in DIR: create, overwrite, append, rename and
 //!       unlink files of DIR/d, each made durable at once (fsync of the
-//!       file and of the directory), and writes to DIR/s that are never
-//!       fsynced. After each durable operation N it writes STATE/mN, the
+//!       file and of the directory), and writes to new files of DIR/s
+//!       that are never fsynced. After each durable operation N it writes STATE/mN, the
 //!       list of DIR/d's files with their length and FNV-1a hash, and sends
 //!       the mark "mN" to the dm-log-writes device LOGDEV
 //!       (`dmsetup message LOGDEV 0 mark mN`). Prints "ops=.. marks=.. files=..".
@@ -135,13 +135,21 @@ fn run(dir: &Path, seed: u64, ops: u64, state: &Path, logdev: &str) -> Result<()
             model.remove(&name);
             true
         } else {
-            // a write nobody waits for
-            let p = s.join(format!("x{}", rng.below(8)));
+            // A write nobody waits for, to a new file: replacing a file by
+            // truncation would start its writeback at close (ext4's
+            // auto_da_alloc) at a time that varies from run to run.
+            let p = s.join(format!("x{next_id}"));
+            next_id += 1;
             let data = {
                 let n = 1 + rng.below(32 * 1024) as usize;
                 rng.bytes(n)
             };
-            fs::write(&p, &data).map_err(|e| io(e, "scratch"))?;
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&p)
+                .and_then(|mut f| f.write_all(&data))
+                .map_err(|e| io(e, "scratch"))?;
             false
         };
         if !durable {
