@@ -152,8 +152,10 @@ fn main() -> ExitCode {
     let deadline = std::time::Instant::now() + Duration::from_secs_f64(wait.unwrap_or(0.0));
     let mut ok = true;
     for (arg, spec) in &specs {
-        // A device that is not there yet may appear before the deadline.
-        while std::time::Instant::now() < deadline && kernel::resolve(&dm, arg, spec).is_err() {
+        // A device that is not there yet may appear before the deadline;
+        // one being activated has no live table, or is suspended, until
+        // its activation ends.
+        while std::time::Instant::now() < deadline && !ready(&dm, arg, spec) {
             std::thread::sleep(Duration::from_millis(100));
         }
         match switch(&dm, arg, spec, attach, limit) {
@@ -169,6 +171,13 @@ fn main() -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// The device exists, with a live table, and is not suspended.
+fn ready(dm: &devicemapper::DM, arg: &str, spec: &table::DevSpec) -> bool {
+    kernel::resolve(dm, arg, spec)
+        .and_then(|name| kernel::live(dm, &name))
+        .is_ok_and(|l| !l.table.is_empty() && !l.suspended)
 }
 
 /// Attaches (or detaches) one device; the line to print either way.
