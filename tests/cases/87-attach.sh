@@ -245,7 +245,7 @@ t_attach_suspend_stuck_below_times_out() {
 	ctl 1 attach --timeout 2 up
 	t1=$(date +%s)
 	assert_eq "$out" "dmpctl: up: not attached: the suspend did not finish within 2 s (I/O stuck below?); cancelled, the device runs on its old table" "stuck suspend"
-	[ $((t1 - t0)) -le 5 ] || fail "dmpctl took $((t1 - t0)) s"
+	[ $((t1 - t0)) -le 10 ] || fail "dmpctl took $((t1 - t0)) s (its timeout: 2 s)"
 	assert_eq "$(table_of up)" "$up" "table after the cancelled attach"
 	assert_eq "$(state up)" "ACTIVE LIVE" "up live, not suspended, no inactive table"
 	kill -0 $dd_pid 2>/dev/null || fail "the write ended while the lower device was suspended"
