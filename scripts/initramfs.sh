@@ -15,8 +15,9 @@ TOOLS=(
 	/usr/bin/setpriv /usr/sbin/mkfs.ext4 /usr/sbin/mke2fs /usr/sbin/e2fsck
 	/usr/sbin/modinfo /usr/sbin/insmod /usr/sbin/modprobe /usr/sbin/blkzone /usr/bin/stat /usr/bin/od /usr/bin/timeout /usr/bin/nproc
 	/usr/bin/prometheus /usr/bin/prometheus-node-exporter
+	/usr/sbin/lvm /usr/sbin/resize2fs
 )
-PKGS=(busybox-static dmsetup fio coreutils diffutils util-linux e2fsprogs kmod prometheus prometheus-node-exporter)
+PKGS=(busybox-static dmsetup fio coreutils diffutils util-linux e2fsprogs kmod prometheus prometheus-node-exporter lvm2)
 
 key=$( { dpkg-query -W "${PKGS[@]}"; printf '%s\n' "${TOOLS[@]}"; cat "$0"; } | sha256sum | cut -c1-12)
 out="$DMP_CACHE/initramfs/base-$key.cpio"

@@ -16,7 +16,7 @@ PKGS=(
 	qemu-system-x86 busybox-static
 	dmsetup fio e2fsprogs util-linux kmod coreutils diffutils
 	debootstrap sg3-utils binutils python3-prometheus-client libdevmapper-dev pkg-config
-	prometheus prometheus-node-exporter systemd chromium python3-pil fonts-dejavu-core
+	prometheus prometheus-node-exporter systemd chromium python3-pil fonts-dejavu-core lvm2
 )
 
 log() { echo "setup: $*" >&2; }

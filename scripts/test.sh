@@ -110,9 +110,13 @@ mkdir -p out
 # Host unit tests of the kernel-free code, and of dmpstat.
 cargo_tests tests/host dmp
 cargo_tests tools/dmpstat dmpstat
+cargo_tests tools/dmpctl dmpctl
+cargo_tests tests/logreplay logreplay
 
 make -s rustfmt-check >out/rustfmt.log 2>&1 &&
-	(cd tools/dmpstat && cargo fmt --check) >>out/rustfmt.log 2>&1
+	(cd tools/dmpstat && cargo fmt --check) >>out/rustfmt.log 2>&1 &&
+	(cd tools/dmpctl && cargo fmt --check) >>out/rustfmt.log 2>&1 &&
+	(cd tests/logreplay && cargo fmt --check) >>out/rustfmt.log 2>&1
 rc=$?
 [ $rc -eq 0 ] || cat out/rustfmt.log
 result "rustfmt --check" $rc
@@ -143,6 +147,14 @@ rm -rf "$fake"
 rc=$?
 [ $rc -eq 0 ] || cat out/clippy-dmpstat.log
 result "dmpstat: clippy without warnings" $rc
+(cd tools/dmpctl && cargo clippy --quiet --release -- -D warnings) >out/clippy-dmpctl.log 2>&1
+rc=$?
+[ $rc -eq 0 ] || cat out/clippy-dmpctl.log
+result "dmpctl: clippy without warnings" $rc
+(cd tests/logreplay && cargo clippy --quiet --release -- -D warnings) >out/clippy-logreplay.log 2>&1
+rc=$?
+[ $rc -eq 0 ] || cat out/clippy-logreplay.log
+result "logreplay: clippy without warnings" $rc
 
 for v in $variants $build_only; do
 	log "building dmp.ko against the $v kernel"

@@ -65,7 +65,7 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/dmp/scripts" "$stage/lib/modules"
 cp "$DMP_ROOT/dmp.ko" "$stage/dmp/"
 cp -r "$DMP_ROOT/tests" "$stage/dmp/tests"
-rm -rf "$stage/dmp/tests/host" "$stage/dmp/tests/tools"
+rm -rf "$stage/dmp/tests/host" "$stage/dmp/tests/tools" "$stage/dmp/tests/logreplay"
 cp -r "$DMP_ROOT/scripts/guest" "$stage/dmp/scripts/guest"
 # Test helpers in Rust, built for the host (the guest has its libc).
 mkdir -p "$stage/dmp/bin"
@@ -73,11 +73,16 @@ for t in "$DMP_ROOT"/tests/tools/*.rs; do
 	rustc --edition 2021 -O -o "$stage/dmp/bin/$(basename "$t" .rs)" "$t" || die "building $t"
 done
 cp -a "$moddir"/lib/modules/. "$stage/lib/modules/"
-# dmpstat, the user tool.
-if [ -f "$DMP_ROOT/tools/dmpstat/Cargo.toml" ]; then
-	cargo build -q --release --manifest-path "$DMP_ROOT/tools/dmpstat/Cargo.toml" || die "building dmpstat"
-	cp "$DMP_ROOT/tools/dmpstat/target/release/dmpstat" "$stage/dmp/bin/"
-fi
+# The user tools (dmpstat, dmpctl) and the crash-replay test's log replayer.
+for crate in tools/dmpstat tools/dmpctl tests/logreplay; do
+	tool=$(basename "$crate")
+	if [ -f "$DMP_ROOT/$crate/Cargo.toml" ]; then
+		cargo build -q --release --manifest-path "$DMP_ROOT/$crate/Cargo.toml" || die "building $tool"
+		cp "$DMP_ROOT/$crate/target/release/$tool" "$stage/dmp/bin/"
+	fi
+done
+# The boot-path files (systemd unit, example configuration).
+[ -d "$DMP_ROOT/deploy" ] && cp -r "$DMP_ROOT/deploy" "$stage/dmp/deploy"
 printf '%q ' "$@" >"$stage/dmp/cmd"
 echo >>"$stage/dmp/cmd"
 echo "$variant" >"$stage/dmp/kernel-variant"
