@@ -108,9 +108,7 @@ pick_release() {
 		return
 	fi
 	FLAVOUR=${FLAVOUR:-amd64}
-	# linux-image-<version>[+debNN[.M]]-<flavour>: the newest, by version.
-	re="linux-image-[0-9]+(\.[0-9]+)+(\+deb[0-9]+(\.[0-9]+)*)?-$FLAVOUR"
-	pkg=$("$PKG_SH" "$SUITE" --latest "$re") || die "cannot read the package index of $SUITE"
+	pkg=$("$PKG_SH" "$SUITE" --latest "$(image_re "$FLAVOUR")") || die "cannot read the package index of $SUITE"
 	[ -n "$pkg" ] || die "no package linux-image-*-$FLAVOUR in $SUITE (gone or renamed?)"
 	RELEASE=${pkg#linux-image-}
 }
@@ -135,6 +133,8 @@ setup_vars() {
 fetch_tree_debs() {
 	local hdr dep common kbuild src_pkg
 	HDR_DEB=$(deb "linux-headers-$RELEASE") || die "linux-headers-$RELEASE is not in $SUITE"
+	dpkg-deb --fsys-tarfile "$HDR_DEB" | tar -xO --wildcards '*/.config' 2>/dev/null | grep -qx 'CONFIG_RUST=y' ||
+		die "$RELEASE is not built with CONFIG_RUST=y: nothing to build dmp against"
 	dep=$(deb_field "$HDR_DEB" Depends)
 	common=$(echo "$dep" | grep -o 'linux-headers-[^ ,]*-common' | head -1)
 	kbuild=$(echo "$dep" | grep -o 'linux-kbuild-[^ ,]*' | head -1)

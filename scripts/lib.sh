@@ -31,6 +31,10 @@ stock_args() {
 	[ -n "$s" ] || die "'$1': a stock kernel is debian:SUITE[:FLAVOUR]"
 	echo "--suite $s --flavour ${f:-amd64}"
 }
+# The image packages of a flavour: linux-image-<version>[+debNN[.M]]-<flavour>
+# (7.3.4+deb13-amd64, 6.12.115+deb13.1-amd64, experimental's 7.3-amd64), not
+# their -dbg and -unsigned companions.
+image_re() { echo "linux-image-[0-9]+(\.[0-9]+)+(\+deb[0-9]+(\.[0-9]+)*)?-$1"; }
 # A variant's name as a file name.
 variant_slug() { echo "${1//:/-}"; }
 

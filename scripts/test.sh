@@ -143,6 +143,26 @@ refusal "another rustc than the kernel's" "is not the compiler the kernel was bu
 	KDIR="$(kernel_dir normal)" RUSTC="$fake/rustc"
 rm -rf "$fake"
 
+# Following the archive: the image names of every release and update
+# (+debNN.M), a package that has gone, a kernel without Rust: one line each.
+re=$(image_re amd64)
+names="linux-image-6.12.115+deb13.1-amd64 linux-image-7.3-amd64 linux-image-7.3.4+deb13-amd64 linux-image-7.2.13+deb14-rt-amd64 linux-image-7.3.4+deb13-amd64-dbg linux-image-7.3.4+deb13-amd64-unsigned linux-image-amd64"
+got=$(for n in $names; do echo "$n" | grep -cxE "$re"; done | tr -d '\n')
+[ "$got" = 1110000 ]
+result "amd64 image names matched: +debNN, +debNN.M, experimental's; not rt, -dbg, -unsigned, the meta package ($got)" $?
+out=$(scripts/debian-pkg.sh trixie-backports linux-source-0.1 2>&1 >/dev/null)
+rc=$?
+[ $rc -ne 0 ] && [ "$(echo "$out" | grep -c .)" -eq 1 ] &&
+	[[ $out == *"no package linux-source-0.1 in trixie-backports (gone or renamed?)" ]]
+rc=$?
+[ $rc -eq 0 ] || echo "got: $out"
+result "a package gone from the archive stops with one line naming it and the suite" $rc
+out=$(scripts/debian-stock.sh --suite trixie --flavour amd64 prepare 2>&1 >/dev/null | grep -vE '\] (downloading|updating) ')
+[[ $(echo "$out" | grep -c .) -eq 1 && $out == *"error: "*"+deb13"*"-amd64 is not built with CONFIG_RUST=y: nothing to build dmp against" ]]
+rc=$?
+[ $rc -eq 0 ] || echo "got: $out"
+result "Debian 13's own kernel (no Rust) is refused with one line" $rc
+
 (cd tools/dmpstat && cargo clippy --quiet --release -- -D warnings) >out/clippy-dmpstat.log 2>&1
 rc=$?
 [ $rc -eq 0 ] || cat out/clippy-dmpstat.log
