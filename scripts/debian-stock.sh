@@ -131,9 +131,12 @@ setup_vars() {
 
 # The Debian packages, as downloaded .debs, all at the image's version.
 fetch_tree_debs() {
-	local hdr dep common kbuild src_pkg
+	local hdr dep common kbuild src_pkg conf p
 	HDR_DEB=$(deb "linux-headers-$RELEASE") || die "linux-headers-$RELEASE is not in $SUITE"
-	dpkg-deb --fsys-tarfile "$HDR_DEB" | tar -xO --wildcards '*/.config' 2>/dev/null | grep -qx 'CONFIG_RUST=y' ||
+	# (The whole config is read first: `grep -q` ending the pipe early would
+	# fail it under pipefail.)
+	conf=$(dpkg-deb --fsys-tarfile "$HDR_DEB" | tar -xO --wildcards '*/.config' 2>/dev/null) || true
+	grep -qx 'CONFIG_RUST=y' <<<"$conf" ||
 		die "$RELEASE is not built with CONFIG_RUST=y: nothing to build dmp against"
 	dep=$(deb_field "$HDR_DEB" Depends)
 	common=$(echo "$dep" | grep -o 'linux-headers-[^ ,]*-common' | head -1)

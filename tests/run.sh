@@ -6,7 +6,8 @@
 # "N passed, N failed, N skipped". A case fails when it fails an assertion or
 # when the kernel logs a warning while it runs; it is skipped when it exits 77
 # (what it checks does not exist on this kernel).
-#   run.sh [REGEX]   only cases whose name matches REGEX (grep -E)
+#   run.sh [REGEX [SKIP]]   only cases whose name matches REGEX (grep -E), and
+#                           not SKIP
 cd "$(dirname "$0")" || exit 1
 . ./lib.sh
 for f in cases/*.sh; do . "./$f"; done
@@ -35,6 +36,7 @@ passed=0 failed=0 skipped=0 n=0
 cases=$(sed -n 's/^\(t_[a-z0-9_]*\) *() *{.*/\1/p' cases/*.sh)
 for c in $cases; do
 	echo "$c" | grep -qE "${1:-.}" || continue
+	[ -n "${2:-}" ] && echo "$c" | grep -qE "$2" && continue
 	n=$((n + 1))
 	cleanup
 	mkdir -p "$T"
