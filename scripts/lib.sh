@@ -6,6 +6,10 @@ DMP_CACHE=${DMP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dmp}
 LLVM_SUFFIX=${LLVM_SUFFIX:--19}
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 JOBS=${JOBS:-$(nproc)}
+# The Rust crates' build outputs (dmpstat, dmpctl, the host tests) in the
+# cache, shared by every checkout: a fresh clone does not rebuild their
+# dependencies.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$DMP_CACHE/cargo-target}
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -78,7 +78,7 @@ for crate in tools/dmpstat tools/dmpctl tests/logreplay; do
 	tool=$(basename "$crate")
 	if [ -f "$DMP_ROOT/$crate/Cargo.toml" ]; then
 		cargo build -q --release --manifest-path "$DMP_ROOT/$crate/Cargo.toml" || die "building $tool"
-		cp "$DMP_ROOT/$crate/target/release/$tool" "$stage/dmp/bin/"
+		cp "${CARGO_TARGET_DIR:-$DMP_ROOT/$crate/target}/release/$tool" "$stage/dmp/bin/"
 	fi
 done
 # The boot-path files (systemd unit, example configuration).
