@@ -231,6 +231,10 @@ for v in $variants $build_only; do
 	[ "$v" = debug ] && timeout=2400
 	skip=
 	[[ " $subset_legs " == *" $v "* ]] && skip=$SUBSET_SKIP
+	# Under KASAN and lockdep the userspace-only cases (Prometheus,
+	# node_exporter, heatmap) only take time.
+	[ "$v" = debug ] && skip='^t_(monitoring_|dmpstat_heatmap)'
+
 	guest_run "$(variant_slug "$v")" "$v" $timeout "" "${DMP_TEST_FILTER:-}" "the $v kernel${skip:+ (subset)}" "$skip"
 done
 
