@@ -852,24 +852,29 @@ dmp_request_latency_max_seconds{device=\"dmp1\",op=\"read\"} 0.000456789
         }
         for r in [report(false), report(true)] {
             let text = prometheus(&r);
-            let mut child = std::process::Command::new(tool)
-                .args(["check", "metrics"])
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            use std::io::Write as _;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(text.as_bytes())
-                .unwrap();
-            let o = child.wait_with_output().unwrap();
+            let o = run_with_stdin(tool, &["check", "metrics"], &text);
             assert!(o.status.success(), "promtool: {o:?}");
             assert_eq!(o.stdout.len() + o.stderr.len(), 0, "promtool said {o:?}");
         }
+    }
+
+    /// Runs `prog args` with `input` on its standard input; its output.
+    fn run_with_stdin(prog: &str, args: &[&str], input: &str) -> std::process::Output {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new(prog)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
     }
 
     /// The real parser of the Python client (Debian's
@@ -903,21 +908,7 @@ for f in fams:
             },
         ] {
             let text = openmetrics(&families(&r));
-            let mut child = std::process::Command::new(py)
-                .args(["-c", script])
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            use std::io::Write as _;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(text.as_bytes())
-                .unwrap();
-            let o = child.wait_with_output().unwrap();
+            let o = run_with_stdin(py, &["-c", script], &text);
             let stdout = String::from_utf8_lossy(&o.stdout);
             assert!(
                 o.status.success(),
