@@ -7,13 +7,13 @@ LVM=/usr/sbin/lvm
 RESIZE2FS=/usr/sbin/resize2fs
 
 need_dmpctl() {
-	[ -x $DMPCTL ] || { echo "no $DMPCTL in the guest"; exit 77; }
+	[ -x $DMPCTL ] || { echo "  FAIL: no $DMPCTL in the guest (scripts/vm.sh)"; exit 1; }
 }
 
 # lvm_setup: Debian's lvm2 without udev, configured in $T/lvm (LVM makes
 # the /dev/VG/LV links and the device nodes itself).
 lvm_setup() {
-	[ -x $LVM ] || { echo "no $LVM in the guest"; exit 77; }
+	[ -x $LVM ] || { echo "  FAIL: no $LVM in the guest (scripts/initramfs.sh)"; exit 1; }
 	mkdir -p $T/lvm /run/lock/lvm /run/lvm
 	# What LVM made in /dev for an earlier case (no udev to remove it).
 	rm -rf /dev/vg0
