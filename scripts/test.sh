@@ -57,7 +57,7 @@ result() { # NAME RC
 # cargo_tests DIR NAME: run a crate's unit tests, add its counts.
 cargo_tests() {
 	local log=out/host-$2.log hp hf
-	(cd "$1" && cargo test --quiet 2>&1) >"$log"
+	(cd "$1" && cargo test --quiet --workspace 2>&1) >"$log"
 	local rc=$?
 	cat "$log"
 	read -r hp hf < <(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log" |
@@ -119,13 +119,11 @@ log "kernels ready after $(($(date +%s) - t0)) s"
 mkdir -p out
 # Host unit tests of the kernel-free code, and of dmpstat.
 cargo_tests tests/host dmp
-cargo_tests tools/dmpstat dmpstat
-cargo_tests tools/dmpctl dmpctl
+cargo_tests tools tools
 cargo_tests tests/logreplay logreplay
 
 make -s rustfmt-check >out/rustfmt.log 2>&1 &&
-	(cd tools/dmpstat && cargo fmt --check) >>out/rustfmt.log 2>&1 &&
-	(cd tools/dmpctl && cargo fmt --check) >>out/rustfmt.log 2>&1 &&
+	(cd tools && cargo fmt --all --check) >>out/rustfmt.log 2>&1 &&
 	(cd tests/logreplay && cargo fmt --check) >>out/rustfmt.log 2>&1
 rc=$?
 [ $rc -eq 0 ] || cat out/rustfmt.log
@@ -173,14 +171,10 @@ rc=$?
 [ $rc -eq 0 ] || echo "got: $out"
 result "Debian 13's own kernel (no Rust) is refused with one line" $rc
 
-(cd tools/dmpstat && cargo clippy --quiet --release -- -D warnings) >out/clippy-dmpstat.log 2>&1
+(cd tools && cargo clippy --quiet --release --workspace --all-targets -- -D warnings) >out/clippy-tools.log 2>&1
 rc=$?
-[ $rc -eq 0 ] || cat out/clippy-dmpstat.log
-result "dmpstat: clippy without warnings" $rc
-(cd tools/dmpctl && cargo clippy --quiet --release -- -D warnings) >out/clippy-dmpctl.log 2>&1
-rc=$?
-[ $rc -eq 0 ] || cat out/clippy-dmpctl.log
-result "dmpctl: clippy without warnings" $rc
+[ $rc -eq 0 ] || cat out/clippy-tools.log
+result "dmpdev, dmpstat, dmpctl: clippy without warnings" $rc
 (cd tests/logreplay && cargo clippy --quiet --release -- -D warnings) >out/clippy-logreplay.log 2>&1
 rc=$?
 [ $rc -eq 0 ] || cat out/clippy-logreplay.log

@@ -78,7 +78,7 @@ for crate in tools/dmpstat tools/dmpctl tests/logreplay; do
 	tool=$(basename "$crate")
 	if [ -f "$DMP_ROOT/$crate/Cargo.toml" ]; then
 		cargo build -q --release --manifest-path "$DMP_ROOT/$crate/Cargo.toml" || die "building $tool"
-		cp "${CARGO_TARGET_DIR:-$DMP_ROOT/$crate/target}/release/$tool" "$stage/dmp/bin/"
+		cp "$CARGO_TARGET_DIR/release/$tool" "$stage/dmp/bin/"
 	fi
 done
 # The boot-path files (systemd unit, example configuration).
@@ -100,15 +100,25 @@ qemu_args=(
 # Does KVM run this kernel? Boot it once with an init that only reports.
 accel=${DMP_ACCEL:-}
 if [ -z "$accel" ]; then
+	# A KVM that fails one kernel is taken as failing all (a failed probe
+	# waits out its 30 s: once per host, not once per kernel); one that
+	# works is probed again for each kernel image.
+	host_key=$( { uname -r; qemu-system-x86_64 --version | head -1; } | sha256sum | cut -c1-12)
 	probe_key=$( { uname -r; qemu-system-x86_64 --version | head -1; echo "$image"; } | sha256sum | cut -c1-12)
 	probe="$DMP_CACHE/accel-$probe_key"
+	[ -f "$DMP_CACHE/accel-host-$host_key" ] && probe="$DMP_CACHE/accel-host-$host_key"
 	if [ ! -f "$probe" ]; then
 		if [ -w /dev/kvm ]; then
 			log "probing KVM"
 			rm -f "$outdir/guest.log"
 			(timeout 30 qemu-system-x86_64 "${qemu_args[@]}" -accel kvm -cpu host \
 				-append "$cmdline dmp.probe" >/dev/null 2>&1 || true) 2>/dev/null
-			if grep -q DMP-BOOTED "$outdir/guest.log" 2>/dev/null; then echo kvm >"$probe"; else echo tcg >"$probe"; fi
+			if grep -q DMP-BOOTED "$outdir/guest.log" 2>/dev/null; then
+				echo kvm >"$probe"
+			else
+				echo tcg >"$probe"
+				echo tcg >"$DMP_CACHE/accel-host-$host_key"
+			fi
 		else
 			echo tcg >"$probe"
 		fi

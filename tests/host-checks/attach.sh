@@ -17,7 +17,7 @@ trap 'rm -rf "$r"' EXIT
 mkdir -p "$r/usr/sbin" "$r/sbin" "$r/etc/systemd/system" "$r/usr/lib/systemd"
 ln -s usr/lib "$r/lib"
 cp -r /usr/lib/systemd/system "$r/usr/lib/systemd/"
-cp "${CARGO_TARGET_DIR:-tools/dmpctl/target}/release/dmpctl" "$r/usr/sbin/"
+cp "${CARGO_TARGET_DIR:-tools/target}/release/dmpctl" "$r/usr/sbin/"
 cp /sbin/modprobe "$r/sbin/"
 cp "$unit" "$r/etc/systemd/system/"
 out=$(systemd-analyze verify --root="$r" dmp-attach.service 2>&1)

@@ -66,7 +66,7 @@ check "promtool test rules deploy/prometheus/dmp-rules.test.yml" \
 # checked by attach.sh).
 mkdir -p "$tmp/units"
 for u in deploy/systemd/dmpstat-*.service; do
-	sed "s|/usr/local/sbin/dmpstat|${CARGO_TARGET_DIR:-$dm/target}/release/dmpstat|g" "$u" >"$tmp/units/$(basename "$u")"
+	sed "s|/usr/local/sbin/dmpstat|${CARGO_TARGET_DIR:-$root/tools/target}/release/dmpstat|g" "$u" >"$tmp/units/$(basename "$u")"
 done
 for u in "$tmp"/units/*.service; do
 	check "systemd-analyze verify deploy/systemd/$(basename "$u"), nothing to say" silent systemd-analyze verify "$u"

@@ -4,58 +4,20 @@
 //! DM_TABLE_CLEAR, DM_DEV_SUSPEND), and the suspend with a time limit.
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use devicemapper::{errors, DevId, DmError, DmFlags, DmName, DmOptions, DmUuid, DM};
+use devicemapper::{DevId, DmFlags, DmName, DmOptions, DmUuid, DM};
+use dmpdev::{describe, errno, os_text};
+pub use dmpdev::{dmp_loaded, MODULE_DIR};
 
 use crate::table::{DevSpec, Target};
-
-pub const MODULE_DIR: &str = "/sys/module/dmp";
-pub const CONTROL: &str = "/dev/mapper/control";
 
 /// The signal that interrupts a suspend that takes too long.
 const CANCEL_SIGNAL: libc::c_int = libc::SIGUSR1;
 
-fn os_text(e: &std::io::Error) -> String {
-    let t = e.to_string();
-    match t.rsplit_once(" (os error ") {
-        Some((msg, _)) => msg.to_string(),
-        None => t,
-    }
-}
-
-/// The errno of a failed ioctl, if that is what failed.
-pub fn errno(e: &DmError) -> Option<i32> {
-    match e {
-        DmError::Core(errors::Error::Ioctl(_, _, _, err)) => Some(**err as i32),
-        _ => None,
-    }
-}
-
-pub fn describe(e: &DmError) -> String {
-    match errno(e) {
-        Some(n) => os_text(&std::io::Error::from_raw_os_error(n)),
-        None => e.to_string(),
-    }
-}
-
-pub fn dmp_loaded() -> bool {
-    Path::new(MODULE_DIR).exists()
-}
-
 pub fn open() -> Result<DM, String> {
-    DM::new().map_err(|_| {
-        let e = std::fs::File::open(CONTROL).err();
-        let why = e.as_ref().map_or("cannot open".to_string(), os_text);
-        let hint = match e.map(|e| e.kind()) {
-            Some(std::io::ErrorKind::PermissionDenied) => " (dmpctl must run as root)",
-            Some(std::io::ErrorKind::NotFound) => " (no device-mapper?)",
-            _ => "",
-        };
-        format!("cannot open {CONTROL}: {why}{hint}")
-    })
+    dmpdev::open("dmpctl")
 }
 
 fn id(name: &str) -> Result<DevId<'_>, String> {

@@ -5,41 +5,15 @@
 
 use std::path::Path;
 
-use devicemapper::{errors, DevId, DmError, DmFlags, DmName, DmOptions, DM};
+use devicemapper::{DevId, DmFlags, DmName, DmOptions, DM};
+pub use dmpdev::os_text;
+use dmpdev::{describe, errno, MODULE_DIR, VOLUMES};
 
 use crate::report::Sample;
 use crate::stats::{parse_target_stats, parse_volumes};
 
-pub const MODULE_DIR: &str = "/sys/module/dmp";
-pub const VOLUMES: &str = "/sys/module/dmp/stat/volumes";
-pub const CONTROL: &str = "/dev/mapper/control";
-
 pub struct Kernel {
     dm: DM,
-}
-
-/// An OS error's text without Rust's " (os error N)".
-pub fn os_text(e: &std::io::Error) -> String {
-    let t = e.to_string();
-    match t.rsplit_once(" (os error ") {
-        Some((msg, _)) => msg.to_string(),
-        None => t,
-    }
-}
-
-/// The errno of a failed ioctl, if that is what failed.
-fn errno(e: &DmError) -> Option<i32> {
-    match e {
-        DmError::Core(errors::Error::Ioctl(_, _, _, err)) => Some(**err as i32),
-        _ => None,
-    }
-}
-
-fn describe(e: &DmError) -> String {
-    match errno(e) {
-        Some(n) => os_text(&std::io::Error::from_raw_os_error(n)),
-        None => e.to_string(),
-    }
 }
 
 /// A device's dmp targets, or why there are none.
@@ -55,16 +29,7 @@ impl Kernel {
         if !Path::new(MODULE_DIR).exists() {
             return Err(format!("dmp is not loaded (no {MODULE_DIR})"));
         }
-        let dm = DM::new().map_err(|_| {
-            let e = std::fs::File::open(CONTROL).err();
-            let why = e.as_ref().map_or("cannot open".to_string(), os_text);
-            let hint = match e.map(|e| e.kind()) {
-                Some(std::io::ErrorKind::PermissionDenied) => " (dmpstat must run as root)",
-                Some(std::io::ErrorKind::NotFound) => " (no device-mapper?)",
-                _ => "",
-            };
-            format!("cannot open {CONTROL}: {why}{hint}")
-        })?;
+        let dm = dmpdev::open("dmpstat")?;
         Ok(Kernel { dm })
     }
 
