@@ -76,7 +76,7 @@ INIT
 chmod +x "$root/init"
 
 mkdir -p "$(dirname "$out")"
-(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$out.tmp"
-mv "$out.tmp" "$out"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$out.tmp.$$"
+mv "$out.tmp.$$" "$out"
 log "initramfs ready: $out ($(du -h "$out" | cut -f1))"
 echo "$out"

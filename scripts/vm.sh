@@ -4,8 +4,10 @@
 # Boot the cached test kernel in QEMU with dmp.ko and the guest tests, run a
 # command in the guest, stream its output, and fail on a bad kernel log.
 #
-#   vm.sh [-k normal|debug|newest|debian[:SUITE:FLAVOUR]] [-t timeout_s] [-o outdir] [-m mem] [-c cmdline] -- CMD...
+#   vm.sh [-k normal|debug|newest|debian[:SUITE:FLAVOUR]] [-K dmp.ko] [-t timeout_s] [-o outdir] [-m mem] [-c cmdline] -- CMD...
 #
+# -K: the dmp.ko to put into the guest (default: the repository's dmp.ko), so
+# that VMs of several kernels can run at once, each with its own build.
 # CMD runs under the guest's /bin/sh in /dmp, which holds dmp.ko, tests/ and
 # scripts/guest/. The exit status is CMD's; it is 1 when the kernel log shows
 # a BUG, WARNING, Oops, panic, Rust panic, KASAN, lockdep or kmemleak report.
@@ -16,15 +18,16 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-variant=normal timeout=900 outdir= mem=2048 extra_cmdline=
-while getopts k:t:o:m:c: opt; do
+variant=normal timeout=900 outdir= mem=2048 extra_cmdline= ko=$DMP_ROOT/dmp.ko
+while getopts k:K:t:o:m:c: opt; do
 	case $opt in
 	k) variant=$OPTARG ;;
+	K) ko=$OPTARG ;;
 	t) timeout=$OPTARG ;;
 	o) outdir=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	c) extra_cmdline=$OPTARG ;;
-	*) die "usage: vm.sh [-k variant] [-t timeout] [-o outdir] [-m mem] [-c cmdline] -- CMD" ;;
+	*) die "usage: vm.sh [-k variant] [-K dmp.ko] [-t timeout] [-o outdir] [-m mem] [-c cmdline] -- CMD" ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -43,6 +46,8 @@ else
 	[ -f "$kdir/.dmp-built" ] || die "no $variant kernel: run scripts/build-kernel.sh $variant"
 	image=$kdir/arch/x86/boot/bzImage
 	moddir=$kdir/.dmp-modules
+	exec 9>"$kdir/.dmp-modules.lock"
+	flock 9
 	if [ ! -f "$moddir/.done" ]; then
 		rm -rf "$moddir"
 		make -s -C "$kdir" LLVM="$LLVM_SUFFIX" INSTALL_MOD_PATH="$moddir" INSTALL_MOD_STRIP=1 \
@@ -50,8 +55,9 @@ else
 		rm -f "$moddir"/lib/modules/*/build "$moddir"/lib/modules/*/source
 		touch "$moddir/.done"
 	fi
+	exec 9>&-
 fi
-[ -f "$DMP_ROOT/dmp.ko" ] || die "no dmp.ko: build it first"
+[ -f "$ko" ] || die "no $ko: build dmp.ko first"
 base=$("$DMP_ROOT/scripts/initramfs.sh")
 outdir=${outdir:-$DMP_ROOT/out/vm-$(variant_slug "$variant")}
 mkdir -p "$outdir"
@@ -63,14 +69,22 @@ stage=$(mktemp -d)
 chmod 755 "$stage"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/dmp/scripts" "$stage/lib/modules"
-cp "$DMP_ROOT/dmp.ko" "$stage/dmp/"
+cp "$ko" "$stage/dmp/dmp.ko"
 cp -r "$DMP_ROOT/tests" "$stage/dmp/tests"
 rm -rf "$stage/dmp/tests/host" "$stage/dmp/tests/tools" "$stage/dmp/tests/logreplay"
 cp -r "$DMP_ROOT/scripts/guest" "$stage/dmp/scripts/guest"
 # Test helpers in Rust, built for the host (the guest has its libc).
 mkdir -p "$stage/dmp/bin"
+# (Built once per source and compiler, in the cache.)
 for t in "$DMP_ROOT"/tests/tools/*.rs; do
-	rustc --edition 2021 -O -o "$stage/dmp/bin/$(basename "$t" .rs)" "$t" || die "building $t"
+	b="$DMP_CACHE/guest-tools/$(basename "$t" .rs)-$( { cat "$t"; rustc --version; } | sha256sum | cut -c1-12)"
+	if [ ! -x "$b" ]; then
+		mkdir -p "$DMP_CACHE/guest-tools/tmp.$$"
+		rustc --edition 2021 -O --out-dir "$DMP_CACHE/guest-tools/tmp.$$" "$t" || die "building $t"
+		mv "$DMP_CACHE/guest-tools/tmp.$$/$(basename "$t" .rs)" "$b"
+		rm -rf "$DMP_CACHE/guest-tools/tmp.$$"
+	fi
+	cp "$b" "$stage/dmp/bin/$(basename "$t" .rs)"
 done
 cp -a "$moddir"/lib/modules/. "$stage/lib/modules/"
 # The user tools (dmpstat, dmpctl) and the crash-replay test's log replayer.
