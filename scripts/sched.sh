@@ -144,12 +144,13 @@ run_jobs() {
 
 # The wall time of every job (start offset, duration, state), as a table.
 sched_times() {
-	local n
-	printf '%-52s %7s %7s  %s\n' "phase" "start s" "time s" "state"
+	local n p f
+	printf '%-46s %7s %7s %7s %7s  %s\n' "phase" "start s" "time s" "passed" "failed" "state"
 	for n in "${SCHED_ORDER[@]}"; do
 		[ -n "${SCHED_T0[$n]:-}" ] || continue
-		printf '%-52s %7d %7d  %s\n' "$n" $((SCHED_T0[$n] - SCHED_START)) \
-			$((SCHED_T1[$n] - SCHED_T0[$n])) "${SCHED_STATE[$n]}"
+		read -r p f <"out/jobs/$(sched_slug "$n").counts" 2>/dev/null || { p=0 f=1; }
+		printf '%-46s %7d %7d %7d %7d  %s\n' "$n" $((SCHED_T0[$n] - SCHED_START)) \
+			$((SCHED_T1[$n] - SCHED_T0[$n])) "$p" "$f" "${SCHED_STATE[$n]}"
 	done
 }
 

@@ -26,6 +26,11 @@ VOLUMES=/sys/module/dmp/stat/volumes
 KO=/dmp/dmp.ko
 T=/tmp/t   # scratch space of the running case, emptied after it
 
+# The debug kernel (KASAN, lockdep, kmemleak): every I/O costs several times
+# more there, so the cases that move a volume of I/O only to load dmp's paths
+# move less of it (the same paths, the same assertions).
+debug_kernel() { [ -e /sys/kernel/debug/kmemleak ]; }
+
 # note TEXT: a figure worth seeing in the runner's output even on success.
 note() { echo "  # $*"; }
 

@@ -129,10 +129,12 @@ t_stats_clear_intervals_add_up_under_fio() {
 		) &
 		eval "reader$r=\$!"
 	done
+	io=8M
+	debug_kernel && io=2M
 	must $FIO --output=$T/fio.log --filename=/dev/mapper/dmp1 --direct=1 --ioengine=io_uring \
 		--iodepth=16 --size=64M --group_reporting=0 \
-		--name=r --rw=randread --bs=4k --io_size=8M --numjobs="$(nproc)" \
-		--name=w --rw=randwrite --bs=8k --io_size=8M --numjobs="$(nproc)"
+		--name=r --rw=randread --bs=4k --io_size=$io --numjobs="$(nproc)" \
+		--name=w --rw=randwrite --bs=8k --io_size=$io --numjobs="$(nproc)"
 	touch $T/stop
 	wait $reader1 || fail "reader 1 failed"
 	wait $reader2 || fail "reader 2 failed"
