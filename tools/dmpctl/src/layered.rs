@@ -4,8 +4,8 @@
 //!
 //! attach: create the lower device (private to udev) · load the device's
 //! table into it, not resumed · load the device's inactive slot with
-//! `0 <size> dmp <lower> 0` and mark the lower device for deferred removal
-//! · suspend the device · resume the lower device · resume the device.
+//! `0 <size> dmp <lower> 0` (and mark the lower device for deferred removal,
+//! not under an LVM volume) · suspend the device · resume the lower device · resume the device.
 //!
 //! detach: load the lower device's table into the device's inactive slot ·
 //! suspend the device · suspend the lower device · resume the device (its
@@ -13,11 +13,14 @@
 //!
 //! The lower device serves I/O only while the device above is suspended or
 //! after it switched, never as a second live instance of the same target.
-//! Marked for deferred removal (DM_DEFERRED_REMOVE) once the device's
-//! inactive table holds it open, the lower device is removed by the kernel
-//! itself as soon as nothing holds it: when a failed step drops that table,
-//! on detach, and when LVM (or anyone) loads the device's own table back or
-//! removes the device. Every step can be cut short (DMPCTL_STOP_AFTER, a
+//! Under an LVM volume it is a layer of that LV (see dmpdev::layer): LVM
+//! never scans it, and suspends and removes it with the LV; after a reload
+//! of LVM's own it is left unused, and the next dmpctl run removes it.
+//! Under any other device it is marked for deferred removal
+//! (DM_DEFERRED_REMOVE) once the device's inactive table holds it open: the
+//! kernel removes it as soon as nothing holds it (a failed step drops that
+//! table, detach, someone loads the device's own table back or removes the
+//! device). Every step can be cut short (DMPCTL_STOP_AFTER, a
 //! crash): the device runs on as it was, and dmpctl run again reads the
 //! state the kernel shows and completes or undoes the step.
 
@@ -289,11 +292,13 @@ fn fresh(ctx: &Ctx, name: &str, live: &Live) -> Result<String, String> {
     if let Err((_, e)) = dm::load(dm, name, &top_table(size, ldev), live.read_only) {
         return Err(gone(format!("loading the dmp table failed: {e}")));
     }
-    if let Err(e) = dm::remove(dm, &lname, true) {
-        let _ = dm::clear_inactive(dm, name);
-        return Err(gone(format!(
-            "marking {lname} for deferred removal failed: {e}"
-        )));
+    if lower.of.deferred_removal() {
+        if let Err(e) = dm::remove(dm, &lname, true) {
+            let _ = dm::clear_inactive(dm, name);
+            return Err(gone(format!(
+                "marking {lname} for deferred removal failed: {e}"
+            )));
+        }
     }
     ctx.step(name, "load-top");
     // 4. Suspend the device (in-flight I/O completes through its table).

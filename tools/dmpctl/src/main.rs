@@ -276,9 +276,13 @@ fn status() -> ExitCode {
             let top = entries
                 .iter()
                 .find(|e| !e.is_lower() && l.of.is_of(e.dev, e.uuid.as_deref()));
-            let of = top.map_or(format!("{}:{}, gone", l.of.top.0, l.of.top.1), |t| {
-                t.name.clone()
-            });
+            let of = top.map_or(
+                match l.of.top {
+                    Some(t) => format!("{}:{}, gone", t.0, t.1),
+                    None => format!("{}, gone", l.of.top_uuid),
+                },
+                |t| t.name.clone(),
+            );
             if layer::is_orphan(l) {
                 out.push(format!(
                     "{}: orphan lower device (of {of}), nothing uses it: dmpctl attach or detach removes it",

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use devicemapper::{DevId, DmFlags, DmName, DmOptions, DmUuid, DM};
 
-use crate::layer::{parse_lower_uuid, DevNo, LowerState, Target, LOWER_UUID_PREFIX};
+use crate::layer::{parse_lower_uuid, DevNo, LowerState, Target};
 use crate::spec::DevSpec;
 use crate::{describe, errno, os_text};
 
@@ -35,9 +35,7 @@ pub struct Entry {
 impl Entry {
     /// A lower device made by `dmpctl attach` (hidden by the tools).
     pub fn is_lower(&self) -> bool {
-        self.uuid
-            .as_deref()
-            .is_some_and(|u| u.starts_with(LOWER_UUID_PREFIX))
+        self.uuid.as_deref().and_then(parse_lower_uuid).is_some()
     }
 }
 

@@ -6,12 +6,26 @@
 //! A layered device keeps its name, major:minor and holders; its table
 //! moves to a hidden *lower* device and the device itself maps
 //! `0 <size> dmp <lower> 0`, the way LVM inserts its `-real` devices
-//! (lvm2 libdm/libdm-deptree.c). The lower device's dm UUID is
-//! `DMP-LOWER-<major>:<minor>-<UUID of the top device>` (cut at dm's 128
-//! bytes): dmpctl finds it from the top (the top's table names its
-//! major:minor, the UUID names the top) and the top from it, and no other
-//! tool takes it for its own (LVM's devices are `LVM-...`, cryptsetup's
-//! `CRYPT-...`).
+//! (lvm2 libdm/libdm-deptree.c). The lower device's dm UUID names the top
+//! device, so that dmpctl finds it from the top (whose table names its
+//! major:minor) and the top from it:
+//!
+//! - under an LVM volume (UUID `LVM-<VG id><LV id>`), `LVM-<VG id><LV
+//!   id>-dmp`: the UUID of a layer of that LV, as LVM's own `-real`,
+//!   `-tpool`, ... are. LVM then treats it as it treats its layers (lvm2
+//!   lib/activate/dev_manager.c): never scanned as a PV (`_is_usable_uuid`:
+//!   an `LVM-` UUID with a suffix is a reserved internal device), and
+//!   suspended and removed with the LV, whose UUID its own begins with
+//!   (`dm_tree_suspend_children`, `dm_tree_deactivate_children` in
+//!   libdm/libdm-deptree.c). LVM uses no `-dmp` layer itself, and does not
+//!   look for one: after a reload of its own (lvextend, lvchange --refresh,
+//!   a thin snapshot) it leaves it, unused (`_add_lv_to_dtree` adds only its
+//!   `-real` and `-cow` leftovers): dmpctl removes it (`dmpctl status`
+//!   lists it).
+//! - under any other device, `DMP-LOWER-<major>:<minor>-<UUID of the top
+//!   device>` (cut at dm's 128 bytes), a prefix no other tool uses.
+//!
+//! The lower device's name is the top's with `.dmp-lower` appended.
 
 /// One target of a table: (start sector, length, type, parameters), as the
 /// `devicemapper` crate reads and loads them.
@@ -30,6 +44,7 @@ pub const DMP: &str = "dmp";
 pub const IMMUTABLE: [&str; 3] = ["thin-pool", "multipath", "verity"];
 
 /// The UUID prefix of every lower device dmpctl makes.
+/// (under an LVM volume: see lower_uuid()).
 pub const LOWER_UUID_PREFIX: &str = "DMP-LOWER-";
 /// What dm allows: DM_UUID_LEN and DM_NAME_LEN, less the NUL.
 pub const DM_UUID_MAX: usize = 128;
@@ -48,9 +63,23 @@ pub fn lower_name(top_name: &str, top: DevNo) -> String {
     }
 }
 
+/// The suffix of the lower device of an LVM volume, a layer of that LV.
+pub const LVM_LAYER_SUFFIX: &str = "-dmp";
+
+/// Whether `uuid` is the UUID of an LVM LV's top device: `LVM-` and the VG
+/// and LV ids, 32 characters each, no layer suffix.
+pub fn is_lvm_lv_uuid(uuid: &str) -> bool {
+    uuid.len() == 68
+        && uuid.starts_with("LVM-")
+        && uuid[4..].bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// The dm UUID of the lower device of the top device `top` (UUID
 /// `top_uuid`, if it has one).
 pub fn lower_uuid(top: DevNo, top_uuid: Option<&str>) -> String {
+    if let Some(u) = top_uuid.filter(|u| is_lvm_lv_uuid(u)) {
+        return format!("{u}{LVM_LAYER_SUFFIX}");
+    }
     let mut u = format!(
         "{LOWER_UUID_PREFIX}{}:{}-{}",
         top.0,
@@ -66,26 +95,47 @@ pub fn lower_uuid(top: DevNo, top_uuid: Option<&str>) -> String {
 /// What a lower device's UUID says about its top device.
 #[derive(Debug, PartialEq, Eq, Clone)]
 pub struct LowerOf {
-    pub top: DevNo,
+    /// The top's number (not recorded under an LVM volume: its UUID is
+    /// unique).
+    pub top: Option<DevNo>,
     /// The top's UUID, possibly cut short.
     pub top_uuid: String,
 }
 
 impl LowerOf {
     /// Whether `top` (with UUID `uuid`) is the device this lower device was
-    /// made for: the same number, and the same UUID as far as it was kept.
+    /// made for: the same UUID (as far as it was kept) and number.
     pub fn is_of(&self, top: DevNo, uuid: Option<&str>) -> bool {
-        self.top == top && lower_uuid(top, uuid) == lower_uuid(self.top, Some(&self.top_uuid))
+        match self.top {
+            None => uuid == Some(self.top_uuid.as_str()),
+            Some(t) => t == top && lower_uuid(top, uuid) == lower_uuid(t, Some(&self.top_uuid)),
+        }
+    }
+
+    /// Whether the kernel is to remove the lower device by itself once
+    /// nothing holds it (DM_DEFERRED_REMOVE). Not under an LVM volume: LVM
+    /// removes it with the LV, and walks on from it to the devices below
+    /// (a thin pool, RAID legs) only if it is still there to be removed
+    /// (`_dm_tree_deactivate_children`: a node gone is skipped with its
+    /// children), so a removal of the kernel's would strand them.
+    pub fn deferred_removal(&self) -> bool {
+        self.top.is_some()
     }
 }
 
 /// Reads a lower device's UUID; None for any other device.
 pub fn parse_lower_uuid(uuid: &str) -> Option<LowerOf> {
+    if let Some(top) = uuid.strip_suffix(LVM_LAYER_SUFFIX) {
+        return is_lvm_lv_uuid(top).then(|| LowerOf {
+            top: None,
+            top_uuid: top.to_string(),
+        });
+    }
     let rest = uuid.strip_prefix(LOWER_UUID_PREFIX)?;
     let (num, top_uuid) = rest.split_once('-')?;
     let (ma, mi) = num.split_once(':')?;
     Some(LowerOf {
-        top: (ma.parse().ok()?, mi.parse().ok()?),
+        top: Some((ma.parse().ok()?, mi.parse().ok()?)),
         top_uuid: top_uuid.to_string(),
     })
 }
@@ -106,6 +156,13 @@ pub fn method(table: &[Target], request_based: bool) -> Result<Method, String> {
     if table.is_empty() {
         return Err("it has no live table".to_string());
     }
+    if request_based {
+        return Err(
+            "it is request-based (blk-mq, as dm-multipath makes it) and device-mapper never changes a \
+             device between request-based and bio-based"
+                .to_string(),
+        );
+    }
     for (i, (start, len, kind, _)) in table.iter().enumerate() {
         if IMMUTABLE.contains(&kind.as_str()) {
             return Err(format!(
@@ -115,13 +172,6 @@ pub fn method(table: &[Target], request_based: bool) -> Result<Method, String> {
                 table.len()
             ));
         }
-    }
-    if request_based {
-        return Err(
-            "it is request-based (blk-mq, as dm-multipath makes it) and device-mapper never changes a \
-             device between request-based and bio-based"
-                .to_string(),
-        );
     }
     if table.iter().all(|t| t.2 == LINEAR || t.2 == DMP) {
         Ok(Method::InPlace)
@@ -269,14 +319,34 @@ mod tests {
     fn lower_names_and_uuids_find_each_other() {
         assert_eq!(lower_name("vg0-thin1", (253, 4)), "vg0-thin1.dmp-lower");
         assert_eq!(lower_name(&"x".repeat(120), (253, 4)), "dmp-lower-253-4");
+        // Under an LVM volume: a layer of that LV, as LVM's own.
         let u = lower_uuid((253, 4), Some(LV));
-        assert_eq!(u, format!("DMP-LOWER-253:4-{LV}"));
+        assert_eq!(u, format!("{LV}-dmp"));
         let of = parse_lower_uuid(&u).unwrap();
-        assert_eq!(of.top, (253, 4));
+        assert_eq!(of.top, None);
+        assert!(!of.deferred_removal());
         assert!(of.is_of((253, 4), Some(LV)));
-        assert!(!of.is_of((253, 5), Some(LV)), "another number");
+        assert!(of.is_of((253, 9), Some(LV)), "the LV's UUID is unique");
         assert!(
-            !of.is_of((253, 4), Some("LVM-other")),
+            !of.is_of((253, 4), Some(&LV.replace('Y', "Z"))),
+            "another LV"
+        );
+        assert!(!of.is_of((253, 4), None));
+        // LVM's own layers are not ours.
+        for l in ["-real", "-cow", "-tpool", "-pool", "-cvol", "-dmp-x"] {
+            assert_eq!(parse_lower_uuid(&format!("{LV}{l}")), None, "{l}");
+        }
+        // Any other device: its number and UUID after DMP-LOWER-.
+        let crypt = "CRYPT-LUKS2-db9638911d844d4188f17505d7b25514-cr1";
+        let u = lower_uuid((253, 4), Some(crypt));
+        assert_eq!(u, format!("DMP-LOWER-253:4-{crypt}"));
+        let of = parse_lower_uuid(&u).unwrap();
+        assert_eq!(of.top, Some((253, 4)));
+        assert!(of.deferred_removal());
+        assert!(of.is_of((253, 4), Some(crypt)));
+        assert!(!of.is_of((253, 5), Some(crypt)), "another number");
+        assert!(
+            !of.is_of((253, 4), Some("CRYPT-other")),
             "another device on that number"
         );
         assert!(!of.is_of((253, 4), None));
@@ -297,6 +367,7 @@ mod tests {
             "DMP-LOWER-",
             "DMP-LOWER-x:1-",
             "DMP-LOWER-1:2",
+            "LVM-abc-dmp",
         ] {
             assert_eq!(parse_lower_uuid(other), None, "{other}");
         }
@@ -336,9 +407,13 @@ mod tests {
                 )
             );
         }
-        assert!(method(&[t(0, 8, "linear", "7:0 0")], true)
-            .unwrap_err()
-            .starts_with("it is request-based"));
+        // dm-multipath's default queue mode is request-based; said first.
+        assert!(method(
+            &[t(0, 8, "multipath", "0 0 1 1 round-robin 0 1 1 7:0 1000")],
+            true
+        )
+        .unwrap_err()
+        .starts_with("it is request-based"));
         assert_eq!(method(&[], false), Err("it has no live table".to_string()));
     }
 
