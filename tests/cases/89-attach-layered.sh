@@ -55,9 +55,9 @@ layered_in_use() {
 	must mount -o noatime /dev/mapper/$name $T/mnt
 	$FIO --output=$T/fio.log --name=v --filename=$T/mnt/fio.dat --size=6M \
 		--rw=randwrite --bs=4k --direct=1 --ioengine=psync --verify=crc32c \
-		--verify_backlog=32 --verify_fatal=1 --time_based --runtime=6 &
+		--verify_backlog=32 --verify_fatal=1 --time_based --runtime=4 &
 	fio_pid=$!
-	sleep 1
+	sleep 0.5
 	kill -0 $fio_pid 2>/dev/null || fail "fio ended before the attach"
 	ctl 0 attach "$name"
 	lower=$name.dmp-lower
@@ -72,7 +72,6 @@ layered_in_use() {
 	esac
 	assert_eq "$($DMSETUP info -c --noheadings -o uuid $lower)" "$u" "lower UUID"
 	assert_eq "$($DMPCTL status)" "$name: layered over $lower ($(devno $lower), its $kind table)" "dmpctl status"
-	sleep 1
 	kill -0 $fio_pid 2>/dev/null || fail "fio ended before the detach"
 	w=$(stat_field "$name" write_reqs)
 	[ "$w" -gt 0 ] || fail "nothing counted under fio"
@@ -410,4 +409,38 @@ t_attach_layered_lvm_commands() {
 	assert_eq "$($LVM lvs --noheadings -o lv_name vg1 | tr -d ' ' | sort | tr '\n' ' ')" "pool $snaps" "LVs after lvremove"
 	must $LVM vgchange -q -an vg1
 	assert_eq "$($DMPCTL status)" "no device has dmp attached" "status at the end"
+}
+
+# A layered attach whose suspend cannot finish (a write stuck in a
+# suspended device below): cancelled after --timeout, the device runs on
+# its own table, the lower device is gone; the write completes once the
+# device below resumes.
+t_attach_layered_suspend_stuck_below() {
+	need_dmpctl
+	load
+	loop=$(loopdev 8)
+	dm low "0 16384 linear $loop 0"
+	dm up "$(printf '0 8192 linear /dev/mapper/low 0\n8192 8192 zero')"
+	up=$(table_of up)
+	must $DMSETUP suspend low
+	$DD if=/dev/urandom of=/dev/mapper/up bs=4k count=1 seek=7 oflag=direct conv=notrunc status=none &
+	dd_pid=$!
+	sleep 1
+	kill -0 $dd_pid 2>/dev/null || fail "the write did not wait for the suspended device"
+	ctl 1 attach --timeout 2 up
+	assert_eq "$out" "dmpctl: up: not attached: the suspend did not finish within 2 s (I/O stuck below?); cancelled; the device runs on its own table, nothing changed" "stuck suspend"
+	assert_eq "$(table_of up)" "$up" "table after the cancelled attach"
+	assert_eq "$(state up)" "ACTIVE LIVE" "up live, not suspended, no inactive table"
+	no_lower
+	kill -0 $dd_pid 2>/dev/null || fail "the write ended while the device below was suspended"
+	must $DMSETUP resume low
+	wait $dd_pid || fail "the write failed"
+	ctl 0 attach up
+	must $DD if=/dev/mapper/up of=$T/a bs=4k skip=7 count=1 iflag=direct
+	must $DD if=$loop of=$T/b bs=4k skip=7 count=1 iflag=direct
+	must $CMP $T/a $T/b
+	status_is up "read_reqs=1 read_bytes=4096 write_reqs=0 write_bytes=0 other_reqs=0 errors=0"
+	ctl 0 detach up
+	assert_eq "$(table_of up)" "$up" "up's own table after detach"
+	no_lower
 }
