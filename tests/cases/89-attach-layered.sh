@@ -444,3 +444,33 @@ t_attach_layered_suspend_stuck_below() {
 	assert_eq "$(table_of up)" "$up" "up's own table after detach"
 	no_lower
 }
+
+# A zoned device gets dmp as a layer too: dmp passes report_zones and zone
+# management through (DM_TARGET_ZONED_HM), so the device above reports the
+# same zones, write pointers and all, before, while and after.
+t_attach_layered_zoned() {
+	need_dmpctl
+	load
+	zoned_nullb
+	off=$((2 * ZONE)) len=$((40 * ZONE))
+	# dm-flakey, never down: a zoned bio-based target that is not linear.
+	dm fz "0 $len flakey /dev/nullb0 $off 3600 0"
+	own=$(table_of fz)
+	must $DD if=/dev/urandom of=/dev/mapper/fz bs=64k count=3 seek=$((3 * ZONE / 128)) oflag=direct
+	zones /dev/mapper/fz >$T/before
+	ctl 0 attach fz
+	assert_eq "$(cat /sys/block/$(dmname fz)/queue/zoned)" host-managed "fz zoned while attached"
+	zones /dev/mapper/fz >$T/during
+	must $CMP $T/before $T/during
+	grep -q 'wptr 0x000180' $T/during || fail "write pointer not seen through the layer: $(sed -n 4p $T/during)"
+	must $DD if=/dev/urandom of=/dev/mapper/fz bs=64k count=1 seek=$((3 * ZONE / 128 + 3)) oflag=direct
+	status_is fz "read_reqs=0 read_bytes=0 write_reqs=1 write_bytes=65536 other_reqs=0 errors=0"
+	must $BLKZONE reset -o $((5 * ZONE)) -c 1 /dev/mapper/fz
+	assert_eq "$(stat_field fz other_reqs)" 1 "a zone reset counted as other"
+	ctl 0 detach fz
+	assert_eq "$(table_of fz)" "$own" "fz's own table after detach"
+	zones /dev/mapper/fz >$T/after
+	grep -q 'wptr 0x000200' $T/after || fail "write pointer after the write: $(sed -n 4p $T/after)"
+	no_lower
+	note "40 zones the same through the layer"
+}
