@@ -480,7 +480,7 @@ mod tests {
         // attach: create-lower, load-lower (not open: leftovers)
         let l = lower(false, false, 0);
         assert_eq!(
-            situation(&top(thin.clone(), None, false), &[l.clone()]),
+            situation(&top(thin.clone(), None, false), std::slice::from_ref(&l)),
             Situation::Leftovers(vec![l.clone()])
         );
         assert!(is_orphan(&l));
@@ -488,33 +488,48 @@ mod tests {
         let l = lower(false, false, 1);
         for susp in [false, true] {
             assert_eq!(
-                situation(&top(thin.clone(), Some(dmp.clone()), susp), &[l.clone()]),
+                situation(
+                    &top(thin.clone(), Some(dmp.clone()), susp),
+                    std::slice::from_ref(&l)
+                ),
                 Situation::AttachCut { lower: l.clone() }
             );
         }
         // resume-lower
         let l = lower(true, false, 1);
         assert_eq!(
-            situation(&top(thin.clone(), Some(dmp.clone()), true), &[l.clone()]),
+            situation(
+                &top(thin.clone(), Some(dmp.clone()), true),
+                std::slice::from_ref(&l)
+            ),
             Situation::AttachCut { lower: l.clone() }
         );
         // done
         assert_eq!(
-            situation(&top(dmp.clone(), None, false), &[l.clone()]),
+            situation(&top(dmp.clone(), None, false), std::slice::from_ref(&l)),
             Situation::Layered { lower: l.clone() }
         );
         // detach: load-top, suspend-top, suspend-lower
         assert_eq!(
-            situation(&top(dmp.clone(), Some(thin.clone()), false), &[l.clone()]),
+            situation(
+                &top(dmp.clone(), Some(thin.clone()), false),
+                std::slice::from_ref(&l)
+            ),
             Situation::DetachCut { lower: l.clone() }
         );
         assert_eq!(
-            situation(&top(dmp.clone(), Some(thin.clone()), true), &[l.clone()]),
+            situation(
+                &top(dmp.clone(), Some(thin.clone()), true),
+                std::slice::from_ref(&l)
+            ),
             Situation::DetachCut { lower: l.clone() }
         );
         let ls = lower(true, true, 1);
         assert_eq!(
-            situation(&top(dmp.clone(), Some(thin.clone()), true), &[ls.clone()]),
+            situation(
+                &top(dmp.clone(), Some(thin.clone()), true),
+                std::slice::from_ref(&ls)
+            ),
             Situation::DetachCut { lower: ls }
         );
         // nothing of ours
