@@ -112,6 +112,15 @@ t_attach_layered_lvm_thin() {
 	must $LVM lvcreate -q -y --type thin-pool -L 24M -n pool vg1 $pv1
 	must $LVM lvcreate -q -y -V 24M -T vg1/pool -n thin1
 	layered_in_use vg1-thin1 thin
+	# The boot path (deploy/systemd/dmp-attach.service's command): a
+	# layered volume named in the configuration file as today.
+	printf '# at boot\nvg1/thin1\n' >$T/attach.conf
+	ctl 0 attach --wait 5 --config $T/attach.conf
+	assert_eq "$out" "vg1-thin1: attached (layered: its thin table moved to vg1-thin1.dmp-lower $(devno vg1-thin1.dmp-lower), dmp over it)" "boot attach"
+	ctl 0 attach --wait 5 --config $T/attach.conf
+	assert_eq "$out" "vg1-thin1: already attached (layered over vg1-thin1.dmp-lower, its thin table there), nothing to do" "boot attach again"
+	ctl 0 detach --config $T/attach.conf
+	no_lower
 	must $LVM vgchange -q -an vg1
 }
 

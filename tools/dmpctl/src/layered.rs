@@ -467,3 +467,40 @@ fn complete_detach(
         lower.name
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(k: &str, p: &str) -> layer::Target {
+        (0, 8, k.to_string(), p.to_string())
+    }
+
+    #[test]
+    fn table_types_in_order_once() {
+        assert_eq!(types(&[t("thin", "253:2 1")]), "thin");
+        assert_eq!(
+            types(&[t("linear", "7:0 0"), t("zero", ""), t("linear", "7:1 0")]),
+            "linear+zero"
+        );
+        assert_eq!(types(&[]), "");
+    }
+
+    #[test]
+    fn a_missing_keyring_key_is_explained() {
+        let kr = [t(
+            "crypt",
+            "aes-xts-plain64 :64:logon:cryptsetup:0e63-d0 0 7:0 32768",
+        )];
+        let hex = [t("crypt", "aes-xts-plain64 0011 0 7:0 32768")];
+        let m = key_hint(libc::ENOKEY, &kr).unwrap();
+        assert!(m.starts_with(
+            "its dm-crypt table names its key in the kernel keyring (:64:logon:cryptsetup:0e63-d0)"
+        ));
+        assert!(m.contains("cryptsetup refresh --disable-keyring NAME"));
+        assert!(key_hint(libc::EKEYREVOKED, &kr).is_some());
+        // Another error, or a key in the table: the plain error is shown.
+        assert_eq!(key_hint(libc::EINVAL, &kr), None);
+        assert_eq!(key_hint(libc::ENOKEY, &hex), None);
+    }
+}
