@@ -126,6 +126,7 @@ t_attach_lvm_volume_in_use_under_fio_verify() {
 		"figures right after attach"
 	ctl 0 attach /dev/mapper/vg0-lv0
 	assert_eq "$out" "vg0-lv0: already attached (2 dmp targets), nothing to do" "attach again"
+	assert_eq "$($DMPCTL status)" "vg0-lv0: in place (2 dmp targets of 2)" "dmpctl status"
 	# 5 reads of 4 KiB in the first segment, 3 of 8 KiB in the second,
 	# 2 writes of 4 KiB past the filesystem's end (second segment).
 	dread /dev/vg0/lv0 4096 5 100
