@@ -332,8 +332,17 @@ impl dm::Target for Dmp {
         let dev = ti
             .get_device(path)
             .map_err(|e| CtrError::new(e, c_str!("Device lookup failed")))?;
+        // A device of 0 sectors is a dm device whose table is loaded but not
+        // yet resumed (the lower device `dmpctl attach` inserts below a live
+        // device, as LVM does with its `-real` devices): its size is known
+        // only once it is resumed, and device-mapper checks the area then,
+        // when this table is resumed (dm_swap_table() ->
+        // dm_calculate_queue_limits() -> iterate_devices with
+        // device_area_is_invalid(), which refuses an area past the device's
+        // end). A device with sectors is checked here, with a clear reason.
+        let size = dev.nr_sectors();
         match offset.checked_add(ti.len()) {
-            Some(end) if end <= dev.nr_sectors() => {}
+            Some(end) if size == 0 || end <= size => {}
             _ => {
                 return Err(CtrError::new(
                     EINVAL,

@@ -44,7 +44,7 @@
 #   $DMP_CACHE/debian/stock/KEY/root/          Debian's headers + kbuild, unpacked;
 #       usr/src/linux-headers-RELEASE/         the build tree (KDIR), with rust/
 #   $DMP_CACHE/debian/stock/KEY/src/linux-source-X.Y/   source after modules_prepare
-#   $DMP_CACHE/debian/stock/KEY/guest/         vmlinuz, lib/modules/RELEASE/
+#   $DMP_CACHE/debian/stock/KEY/guest-HASH/    vmlinuz, lib/modules/RELEASE/ (HASH: of the module list)
 #   $DMP_CACHE/debian/stock/KEY/build/         the last dmp build
 #   $DMP_CACHE/debian/stock/KEY/canary/        the tree's self-test module
 #   $DMP_CACHE/debian/times.log                wall times of the slow steps
@@ -64,8 +64,14 @@ while [ $# -gt 0 ]; do
 done
 
 # Modules the guest tests load; their dependencies are added by modprobe.
+# The dm targets of a real system that dmpctl attaches to (thin, cache, RAID1,
+# LUKS) or refuses (verity, multipath), dm-snapshot for LVM's `lvcreate -s`
+# (it checks for that target even for a thin snapshot); xts and algif_skcipher for LUKS2's
+# aes-xts-plain64 (the AES cipher itself is built in) and cryptsetup's
+# keyslots through the kernel's crypto API.
 GUEST_MODULES=(dm-mod dm-zero dm-flakey dm-delay dm-log-writes loop null_blk configfs ext4
-	scsi_debug sd_mod ${DMP_GUEST_MODULES:-})
+	scsi_debug sd_mod dm-thin-pool dm-cache dm-cache-smq dm-raid raid1 dm-crypt dm-verity
+	dm-multipath dm-round-robin dm-snapshot xts algif_skcipher ${DMP_GUEST_MODULES:-})
 
 STOCK=$DMP_CACHE/debian/stock
 CHROOT_SH=$DMP_ROOT/scripts/debian-chroot.sh
@@ -397,12 +403,14 @@ build() {
 guest() {
 	local g full f m rel line n=0
 	setup_vars
-	g=$W/guest
+	# One directory per list of modules: trees (branches) with different
+	# lists sharing the cache never rebuild each other's under a VM.
+	g=$W/guest-$(echo "${GUEST_MODULES[*]}" | sha256sum | cut -c1-8)
 	if [ ! -f "$g/.done" ] || [ "$(cat "$g/.done")" != "${GUEST_MODULES[*]}" ]; then
 		exec 9>"$W/.lock"
 		flock 9
 		log "preparing Debian's $RELEASE for a VM"
-		full=$W/guest-full
+		full=$g-full
 		rm -rf "$g" "$full"
 		mkdir -p "$full" "$g/lib/modules/$RELEASE"
 		for f in "linux-binary-$RELEASE" "linux-modules-$RELEASE" "linux-base-$RELEASE"; do

@@ -16,8 +16,10 @@ TOOLS=(
 	/usr/sbin/modinfo /usr/sbin/insmod /usr/sbin/modprobe /usr/sbin/blkzone /usr/bin/stat /usr/bin/od /usr/bin/timeout /usr/bin/nproc
 	/usr/bin/prometheus /usr/bin/prometheus-node-exporter
 	/usr/sbin/lvm /usr/sbin/resize2fs
+	/usr/sbin/cryptsetup /usr/sbin/veritysetup /usr/sbin/thin_check /usr/sbin/cache_check
 )
-PKGS=(busybox-static dmsetup fio coreutils diffutils util-linux e2fsprogs kmod prometheus prometheus-node-exporter lvm2)
+PKGS=(busybox-static dmsetup fio coreutils diffutils util-linux e2fsprogs kmod prometheus prometheus-node-exporter lvm2
+	cryptsetup-bin thin-provisioning-tools)
 
 key=$( { dpkg-query -W "${PKGS[@]}"; printf '%s\n' "${TOOLS[@]}"; cat "$0"; } | sha256sum | cut -c1-12)
 out="$DMP_CACHE/initramfs/base-$key.cpio"

@@ -17,6 +17,7 @@ PKGS=(
 	dmsetup fio e2fsprogs util-linux kmod coreutils diffutils
 	debootstrap sg3-utils binutils python3-prometheus-client libdevmapper-dev pkg-config
 	prometheus prometheus-node-exporter systemd chromium python3-pil fonts-dejavu-core lvm2
+	cryptsetup-bin thin-provisioning-tools
 )
 
 log() { echo "setup: $*" >&2; }

@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
-//! dmpctl: attach dmp to live dm-linear and LVM volumes in place, and detach
-//! it, through device-mapper's own reload and suspend/resume.
+//! dmpctl: attach dmp to live dm devices and detach it, through
+//! device-mapper's own reload and suspend/resume: linear tables in place,
+//! every other bio-based device as a layer (`layered`).
 //!
-//! `table` decides what a table becomes (no kernel), `kernel` does the
-//! ioctls; this file runs one device after the other.
+//! `table` decides what a linear table becomes (no kernel), `dmpdev`
+//! knows dmp's lower devices (`layer`, no kernel) and does the ioctls
+//! (`dm`); this file runs one device after the other.
 
-mod kernel;
+mod layered;
 mod table;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use dmpdev::dm;
+use dmpdev::layer::{self, Method};
+use dmpdev::spec::{parse_spec, DevSpec};
 
 use table::Plan;
 
@@ -22,23 +27,36 @@ VG/LV, or uuid:DM_UUID.
 
 attach: a device whose live table has only linear targets gets the same
 table with each `linear DEV OFFSET` as `dmp DEV OFFSET` (loaded, suspended,
-resumed; the filesystem stays mounted). A table with dmp and linear targets
-gets its linear ones switched. A device already attached is left alone.
-Any other target type is refused and nothing changes. If the suspend does
-not finish within --timeout (I/O stuck below the device), it is cancelled:
-the device goes on with its old table, and the new one is dropped.
+resumed; the filesystem stays mounted). Any other bio-based device (thin,
+crypt, raid, cache, striped, ...) gets dmp as a layer: its table moves to a
+hidden lower device NAME.dmp-lower and the device (same name, number and
+holders) maps dmp over it. A device already attached is left alone.
+Refused, nothing changed: request-based devices (multipath), immutable
+targets (thin-pool, multipath, verity), a suspended device, a device
+without a table. If the suspend does not finish within --timeout (I/O
+stuck below the device), it is cancelled: the device goes on with its old
+table, and the new one is dropped. Run again after an interruption, attach
+completes what was cut short.
 
-detach: each dmp target becomes linear again, with the same parameters: the
-table is the one the device had before attach, byte for byte.
+detach: each dmp target becomes linear again, with the same parameters, or
+the layered device gets its own table back and the lower device goes: the
+table is the one the device had before attach, byte for byte. Run after an
+interruption, detach completes a cut detach and undoes a cut attach.
+
+status: the devices dmp is attached to (in place or layered) and lower
+devices nothing uses (which attach and detach remove).
 
 Exit status: 0 when every device ends as asked (already so included),
 1 when one could not (a line on stderr says why), 2 usage error.";
+
+/// Serialises dmpctl runs (one changes tables at a time).
+const LOCK: &str = "/run/dmpctl.lock";
 
 #[derive(Parser, Debug)]
 #[command(
     name = "dmpctl",
     version,
-    about = "Attach dmp to live dm-linear / LVM volumes in place, or detach it",
+    about = "Attach dmp to live dm devices (LVM, LUKS, thin, RAID, ...) or detach it",
     after_help = AFTER_HELP
 )]
 struct Args {
@@ -48,7 +66,7 @@ struct Args {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// Switch the linear targets of each DEVICE to dmp
+    /// Attach dmp to each DEVICE (linear targets in place, others as a layer)
     Attach {
         /// Also attach the volumes listed in FILE (one per line: VG/LV,
         /// /dev/..., a dm name or uuid:...; `#` comments)
@@ -64,7 +82,7 @@ enum Cmd {
         #[arg(value_name = "DEVICE")]
         devices: Vec<String>,
     },
-    /// Switch the dmp targets of each DEVICE back to linear
+    /// Give each DEVICE its own table back
     Detach {
         #[arg(long, value_name = "FILE")]
         config: Option<std::path::PathBuf>,
@@ -74,6 +92,8 @@ enum Cmd {
         #[arg(value_name = "DEVICE")]
         devices: Vec<String>,
     },
+    /// List the devices dmp is attached to, and unused lower devices
+    Status,
 }
 
 fn usage(m: &str) -> ExitCode {
@@ -107,6 +127,7 @@ fn main() -> ExitCode {
             timeout,
             devices,
         } => (false, config, timeout, None, devices),
+        Cmd::Status => return status(),
     };
     if let Some(path) = &config {
         let text = match std::fs::read_to_string(path) {
@@ -128,27 +149,43 @@ fn main() -> ExitCode {
     }
     let mut specs = Vec::new();
     for d in &devices {
-        match table::parse_spec(d) {
+        match parse_spec(d) {
             Ok(s) => specs.push((d.clone(), s)),
             Err(e) => return usage(&e),
         }
     }
-    if attach && !kernel::dmp_loaded() {
+    if attach && !dmpdev::dmp_loaded() {
         eprintln!(
             "dmpctl: the dmp module is not loaded (no {}): nothing changed",
-            kernel::MODULE_DIR
+            dmpdev::MODULE_DIR
         );
         return ExitCode::from(1);
     }
-    let dm = match kernel::open() {
+    let dm = match dmpdev::open("dmpctl") {
         Ok(dm) => dm,
         Err(e) => {
             eprintln!("dmpctl: {e}");
             return ExitCode::from(1);
         }
     };
-    kernel::install_cancel_handler();
+    let _lock = lock();
+    dm::install_cancel_handler();
     let limit = Duration::from_secs_f64(timeout);
+    let ctx = layered::Ctx {
+        dm: &dm,
+        limit,
+        stop_after: std::env::var("DMPCTL_STOP_AFTER").ok(),
+    };
+    // Lower devices nothing uses (a cut attach, a change that put a
+    // device's own table back where deferred removal did not apply).
+    match dm::lowers(&dm).and_then(|l| layered::remove_unused(&dm, &l)) {
+        Ok(gone) => {
+            for g in gone {
+                println!("{g}: removed (a lower device nothing used)");
+            }
+        }
+        Err(e) => eprintln!("dmpctl: {e}"),
+    }
     let deadline = std::time::Instant::now() + Duration::from_secs_f64(wait.unwrap_or(0.0));
     let mut ok = true;
     for (arg, spec) in &specs {
@@ -158,7 +195,7 @@ fn main() -> ExitCode {
         while std::time::Instant::now() < deadline && !ready(&dm, arg, spec) {
             std::thread::sleep(Duration::from_millis(100));
         }
-        match switch(&dm, arg, spec, attach, limit) {
+        match switch(&ctx, arg, spec, attach) {
             Ok(line) => println!("{line}"),
             Err(line) => {
                 eprintln!("dmpctl: {line}");
@@ -174,26 +211,165 @@ fn main() -> ExitCode {
 }
 
 /// The device exists, with a live table, and is not suspended.
-fn ready(dm: &devicemapper::DM, arg: &str, spec: &table::DevSpec) -> bool {
-    kernel::resolve(dm, arg, spec)
-        .and_then(|name| kernel::live(dm, &name))
+fn ready(dm: &devicemapper::DM, arg: &str, spec: &DevSpec) -> bool {
+    dm::resolve(dm, arg, spec)
+        .and_then(|name| dm::live(dm, &name))
         .is_ok_and(|l| !l.table.is_empty() && !l.suspended)
 }
 
+/// Takes dmpctl's lock (none where /run is not writable: best effort).
+fn lock() -> Option<std::fs::File> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(LOCK)
+        .ok()?;
+    // SAFETY: flock on a descriptor this function owns.
+    unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f), libc::LOCK_EX) };
+    Some(f)
+}
+
+/// `dmpctl status`: one line per device dmp is attached to, and per lower
+/// device nothing uses.
+fn status() -> ExitCode {
+    let dm = match dmpdev::open("dmpctl") {
+        Ok(dm) => dm,
+        Err(e) => {
+            eprintln!("dmpctl: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let run = || -> Result<Vec<String>, String> {
+        let entries = dm::entries(&dm)?;
+        let lowers = dm::lowers(&dm)?;
+        let mut out = Vec::new();
+        for e in entries.iter().filter(|e| !e.is_lower()) {
+            let Ok(live) = dm::live(&dm, &e.name) else {
+                continue;
+            };
+            let under = layer::dmp_over(&live.table).and_then(|d| {
+                lowers
+                    .iter()
+                    .find(|l| l.dev == d && l.of.is_of(e.dev, e.uuid.as_deref()))
+            });
+            if let Some(l) = under {
+                let own = dm::live(&dm, &l.name)
+                    .map(|x| layered::types(&x.table))
+                    .unwrap_or_default();
+                out.push(format!(
+                    "{}: layered over {} ({}:{}, its {own} table)",
+                    e.name, l.name, l.dev.0, l.dev.1
+                ));
+            } else {
+                let n = live.table.iter().filter(|t| t.2 == layer::DMP).count();
+                if n > 0 {
+                    out.push(format!(
+                        "{}: in place ({n} dmp targets of {})",
+                        e.name,
+                        live.table.len()
+                    ));
+                }
+            }
+        }
+        for l in &lowers {
+            let top = entries
+                .iter()
+                .find(|e| !e.is_lower() && l.of.is_of(e.dev, e.uuid.as_deref()));
+            let of = top.map_or(
+                match l.of.top {
+                    Some(t) => format!("{}:{}, gone", t.0, t.1),
+                    None => format!("{}, gone", l.of.top_uuid),
+                },
+                |t| t.name.clone(),
+            );
+            if layer::is_orphan(l) {
+                out.push(format!(
+                    "{}: orphan lower device (of {of}), nothing uses it: dmpctl attach or detach removes it",
+                    l.name
+                ));
+            } else if top.is_none() {
+                out.push(format!(
+                    "{}: lower device of {of}, in use by another device",
+                    l.name
+                ));
+            }
+        }
+        Ok(out)
+    };
+    match run() {
+        Ok(lines) if lines.is_empty() => {
+            println!("no device has dmp attached");
+            ExitCode::SUCCESS
+        }
+        Ok(lines) => {
+            for l in lines {
+                println!("{l}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("dmpctl: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 /// Attaches (or detaches) one device; the line to print either way.
-fn switch(
-    dm: &devicemapper::DM,
-    arg: &str,
-    spec: &table::DevSpec,
-    attach: bool,
-    limit: Duration,
-) -> Result<String, String> {
-    let name = kernel::resolve(dm, arg, spec)?;
-    let live = kernel::live(dm, &name)?;
+fn switch(ctx: &layered::Ctx, arg: &str, spec: &DevSpec, attach: bool) -> Result<String, String> {
+    let dm = ctx.dm;
+    let limit = ctx.limit;
+    let name = dm::resolve(dm, arg, spec)?;
+    let live = dm::live(dm, &name)?;
+    if dm::entries(dm)?
+        .iter()
+        .any(|e| e.name == name && e.is_lower())
+    {
+        return Err(format!(
+            "{name}: a lower device of dmpctl's; name the device above it; nothing changed"
+        ));
+    }
     let verb = if attach { "attach" } else { "detach" };
+    let (top, mine) = layered::read(dm, &name, &live)?;
+    let sit = layer::situation(&top, &mine);
+    let ours = !matches!(
+        sit,
+        layer::Situation::Plain | layer::Situation::Leftovers(_)
+    );
+    if attach && ours {
+        return layered::attach(ctx, &name, &live, &top, &mine);
+    }
+    if !attach {
+        if let Some(r) = layered::detach(ctx, &name, &live, &top, &mine) {
+            return r;
+        }
+    }
     if live.suspended {
         return Err(format!(
             "{name}: not {verb}ed: the device is suspended (someone else is changing it); nothing changed"
+        ));
+    }
+    if let layer::Situation::Leftovers(ls) = &sit {
+        // In use but not by this device's tables: not ours to remove.
+        if let Some(l) = ls.iter().find(|l| !layer::is_orphan(l)) {
+            return Err(format!(
+                "{name}: not {verb}ed: its lower device {} is held by something else; nothing changed",
+                l.name
+            ));
+        }
+    }
+    if attach {
+        match layer::method(&live.table, dm::request_based(live.dev)) {
+            Err(why) => return Err(format!("{name}: not attached: {why}; nothing changed")),
+            Ok(Method::Layered) => return layered::attach(ctx, &name, &live, &top, &mine),
+            Ok(Method::InPlace) => {}
+        }
+    } else if !live.table.iter().any(|t| t.2 == layer::DMP)
+        && layer::method(&live.table, false) == Ok(Method::Layered)
+    {
+        return Ok(format!(
+            "{name}: not attached (its {} table has no dmp), nothing to do",
+            layered::types(&live.table)
         ));
     }
     let plan = if attach {
@@ -216,18 +392,18 @@ fn switch(
             kept,
         } => (table, changed, kept),
     };
-    kernel::load(dm, &name, &new, live.read_only).map_err(|e| {
+    dm::load(dm, &name, &new, live.read_only).map_err(|(_, e)| {
         format!("{name}: not {verb}ed: loading the new table failed: {e}; nothing changed")
     })?;
-    match kernel::suspend(&name, limit) {
-        kernel::Suspend::Done => {}
-        kernel::Suspend::TimedOut => {
-            let cleared = kernel::clear_inactive(dm, &name);
-            let still = kernel::live(dm, &name).map(|l| l.suspended).unwrap_or(true);
+    match dm::suspend(&name, limit) {
+        dm::Suspend::Done => {}
+        dm::Suspend::TimedOut => {
+            let cleared = dm::clear_inactive(dm, &name);
+            let still = dm::live(dm, &name).map(|l| l.suspended).unwrap_or(true);
             if still {
                 // Not expected (an interrupted suspend resumes itself), but
                 // never leave the device suspended.
-                let _ = kernel::resume(dm, &name);
+                let _ = dm::resume(dm, &name);
             }
             return Err(match cleared {
                 Ok(()) => format!(
@@ -242,17 +418,17 @@ fn switch(
                 ),
             });
         }
-        kernel::Suspend::Failed(e) => {
-            let _ = kernel::clear_inactive(dm, &name);
+        dm::Suspend::Failed(e) => {
+            let _ = dm::clear_inactive(dm, &name);
             return Err(format!(
                 "{name}: not {verb}ed: suspend failed: {e}; nothing changed"
             ));
         }
     }
-    if let Err(e) = kernel::resume(dm, &name) {
+    if let Err(e) = dm::resume(dm, &name) {
         // The swap failed: drop the new table and resume the old one.
-        let _ = kernel::clear_inactive(dm, &name);
-        let again = kernel::resume(dm, &name);
+        let _ = dm::clear_inactive(dm, &name);
+        let again = dm::resume(dm, &name);
         return Err(match again {
             Ok(()) => format!("{name}: not {verb}ed: resuming with the new table failed: {e}; resumed with the old one"),
             Err(e2) => format!("{name}: not {verb}ed: resuming with the new table failed: {e}, and with the old one: {e2}; the device is SUSPENDED"),

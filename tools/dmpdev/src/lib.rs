@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 //! What `dmpstat` and `dmpctl` both know: where the dmp module shows itself,
-//! how to open device-mapper's control node and word its errors.
+//! how to open device-mapper's control node and word its errors
+//! (this file), device-mapper access (`dm`), how devices are named (`spec`)
+//! and dmp's lower devices (`layer`, no kernel).
+
+pub mod dm;
+pub mod layer;
+pub mod spec;
 
 use std::path::Path;
 

@@ -44,15 +44,15 @@ impl Kernel {
         parse_volumes(&text).map_err(|e| format!("{VOLUMES}: {e}"))
     }
 
-    /// Every dm device, by name.
+    /// Every dm device, by name, less the lower devices `dmpctl attach`
+    /// puts under a layered device: the device above is the one a user
+    /// knows (the LV, the LUKS mapping), and its dmp target counts the I/O.
     pub fn device_names(&self) -> Result<Vec<String>, String> {
-        let devs = self
-            .dm
-            .list_devices()
-            .map_err(|e| format!("cannot list dm devices: {}", describe(&e)))?;
-        let mut names: Vec<String> = devs.into_iter().map(|(n, _, _)| n.to_string()).collect();
-        names.sort();
-        Ok(names)
+        Ok(dmpdev::dm::entries(&self.dm)?
+            .into_iter()
+            .filter(|e| !e.is_lower())
+            .map(|e| e.name)
+            .collect())
     }
 
     /// The start sectors of a device's dmp targets (live table).

@@ -1,29 +1,63 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The kernel side: device-mapper ioctls through the `devicemapper` crate
-//! (DM_LIST_DEVICES, DM_DEV_STATUS, DM_TABLE_STATUS, DM_TABLE_LOAD,
-//! DM_TABLE_CLEAR, DM_DEV_SUSPEND), and the suspend with a time limit.
+//! Device-mapper access shared by both tools, through the `devicemapper`
+//! crate's ioctls (DM_LIST_DEVICES, DM_DEV_STATUS, DM_TABLE_STATUS,
+//! DM_TABLE_LOAD, DM_TABLE_CLEAR, DM_DEV_CREATE, DM_DEV_REMOVE,
+//! DM_DEV_SUSPEND), never by running `dmsetup`.
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use devicemapper::{DevId, DmFlags, DmName, DmOptions, DmUuid, DM};
-use dmpdev::{describe, errno, os_text};
-pub use dmpdev::{dmp_loaded, MODULE_DIR};
 
-use crate::table::{DevSpec, Target};
+use crate::layer::{parse_lower_uuid, DevNo, LowerState, Target};
+use crate::spec::DevSpec;
+use crate::{describe, errno, os_text};
 
 /// The signal that interrupts a suspend that takes too long.
 const CANCEL_SIGNAL: libc::c_int = libc::SIGUSR1;
 
-pub fn open() -> Result<DM, String> {
-    dmpdev::open("dmpctl")
-}
-
-fn id(name: &str) -> Result<DevId<'_>, String> {
+pub fn id(name: &str) -> Result<DevId<'_>, String> {
     DmName::new(name)
         .map(DevId::Name)
         .map_err(|_| format!("'{name}' is not a valid dm name"))
+}
+
+/// One dm device as DM_LIST_DEVICES and DM_DEV_STATUS show it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: String,
+    pub dev: DevNo,
+    pub uuid: Option<String>,
+}
+
+impl Entry {
+    /// A lower device made by `dmpctl attach` (hidden by the tools).
+    pub fn is_lower(&self) -> bool {
+        self.uuid.as_deref().and_then(parse_lower_uuid).is_some()
+    }
+}
+
+/// Every dm device with its number and UUID, sorted by name. A device
+/// removed between the two ioctls is left out.
+pub fn entries(dm: &DM) -> Result<Vec<Entry>, String> {
+    let devs = dm
+        .list_devices()
+        .map_err(|e| format!("cannot list dm devices: {}", describe(&e)))?;
+    let mut out = Vec::new();
+    for (name, dev, _) in devs {
+        let Ok(info) = dm.device_info(&DevId::Name(&name)) else {
+            continue;
+        };
+        out.push(Entry {
+            name: name.to_string(),
+            dev: (dev.major, dev.minor),
+            uuid: info.uuid().map(|u| u.to_string()).filter(|u| !u.is_empty()),
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
 }
 
 /// The dm name of the device `arg` names.
@@ -71,38 +105,71 @@ pub fn resolve(dm: &DM, arg: &str, spec: &DevSpec) -> Result<String, String> {
     }
 }
 
-/// The live table and whether the device is read-only and suspended.
+/// A device's state: its live table and what DM_TABLE_STATUS says of it.
+#[derive(Debug, Clone)]
 pub struct Live {
     pub table: Vec<Target>,
+    pub dev: DevNo,
+    pub uuid: Option<String>,
     pub read_only: bool,
     pub suspended: bool,
+    pub inactive_present: bool,
+    pub open_count: i32,
+}
+
+fn status_err(name: &str, e: &devicemapper::DmError) -> String {
+    match errno(e) {
+        Some(libc::ENXIO) => format!("no such device: {name}"),
+        _ => format!("{name}: cannot read its table: {}", describe(e)),
+    }
 }
 
 pub fn live(dm: &DM, name: &str) -> Result<Live, String> {
     let opts = DmOptions::default().set_flags(DmFlags::DM_STATUS_TABLE);
     let (info, table) = dm
         .table_status(&id(name)?, opts)
-        .map_err(|e| match errno(&e) {
-            Some(libc::ENXIO) => format!("no such device: {name}"),
-            _ => format!("{name}: cannot read its table: {}", describe(&e)),
-        })?;
+        .map_err(|e| status_err(name, &e))?;
+    let flags = info.flags();
+    let d = info.device();
     Ok(Live {
         table,
-        read_only: info.flags().contains(DmFlags::DM_READONLY),
-        suspended: info.flags().contains(DmFlags::DM_SUSPEND),
+        dev: (d.major, d.minor),
+        uuid: info.uuid().map(|u| u.to_string()).filter(|u| !u.is_empty()),
+        read_only: flags.contains(DmFlags::DM_READONLY),
+        suspended: flags.contains(DmFlags::DM_SUSPEND),
+        inactive_present: flags.contains(DmFlags::DM_INACTIVE_PRESENT),
+        open_count: info.open_count(),
     })
 }
 
-/// Loads `table` into the inactive slot (read-only if the device is).
-pub fn load(dm: &DM, name: &str, table: &[Target], read_only: bool) -> Result<(), String> {
-    let flags = if read_only {
-        DmFlags::DM_READONLY
-    } else {
-        DmFlags::empty()
-    };
-    dm.table_load(&id(name)?, table, DmOptions::default().set_flags(flags))
-        .map(|_| ())
-        .map_err(|e| describe(&e))
+/// The inactive table, if one is loaded.
+pub fn inactive(dm: &DM, name: &str) -> Result<Option<Vec<Target>>, String> {
+    let opts =
+        DmOptions::default().set_flags(DmFlags::DM_STATUS_TABLE | DmFlags::DM_QUERY_INACTIVE_TABLE);
+    let (info, table) = dm
+        .table_status(&id(name)?, opts)
+        .map_err(|e| status_err(name, &e))?;
+    Ok(info
+        .flags()
+        .contains(DmFlags::DM_INACTIVE_PRESENT)
+        .then_some(table))
+}
+
+/// Loads `table` into the inactive slot (read-only if asked). The ioctl
+/// buffers are wiped by the kernel (DM_SECURE_DATA: a crypt table holds a
+/// key). The error is the errno's text and number.
+pub fn load(dm: &DM, name: &str, table: &[Target], read_only: bool) -> Result<(), (i32, String)> {
+    let mut flags = DmFlags::DM_SECURE_DATA;
+    if read_only {
+        flags |= DmFlags::DM_READONLY;
+    }
+    dm.table_load(
+        &id(name).map_err(|e| (0, e))?,
+        table,
+        DmOptions::default().set_flags(flags),
+    )
+    .map(|_| ())
+    .map_err(|e| (errno(&e).unwrap_or(0), describe(&e)))
 }
 
 pub fn clear_inactive(dm: &DM, name: &str) -> Result<(), String> {
@@ -116,6 +183,72 @@ pub fn resume(dm: &DM, name: &str) -> Result<(), String> {
     dm.device_suspend(&id(name)?, DmOptions::default())
         .map(|_| ())
         .map_err(|e| describe(&e))
+}
+
+/// Resumes a private device: its uevent tells udev to leave it alone (no
+/// blkid, no /dev/disk links, no LVM scan), as LVM does for its layers.
+pub fn resume_private(dm: &DM, name: &str) -> Result<(), String> {
+    dm.device_suspend(&id(name)?, DmOptions::private())
+        .map(|_| ())
+        .map_err(|e| describe(&e))
+}
+
+/// Creates an empty private device; its number.
+pub fn create_private(dm: &DM, name: &str, uuid: &str) -> Result<DevNo, String> {
+    let n = DmName::new(name).map_err(|_| format!("'{name}' is not a valid dm name"))?;
+    let u = DmUuid::new(uuid).map_err(|_| format!("'{uuid}' is not a valid dm UUID"))?;
+    dm.device_create(n, Some(u), DmOptions::private())
+        .map(|i| (i.device().major, i.device().minor))
+        .map_err(|e| describe(&e))
+}
+
+/// Removes a device; with `deferred`, a device in use is removed by the
+/// kernel when its last user closes it (DM_DEFERRED_REMOVE).
+pub fn remove(dm: &DM, name: &str, deferred: bool) -> Result<(), String> {
+    let flags = if deferred {
+        DmFlags::DM_DEFERRED_REMOVE
+    } else {
+        DmFlags::empty()
+    };
+    match dm.device_remove(&id(name)?, DmOptions::private().set_flags(flags)) {
+        Ok(_) => Ok(()),
+        Err(e) if errno(&e) == Some(libc::ENXIO) => Ok(()),
+        Err(e) => Err(describe(&e)),
+    }
+}
+
+/// Whether the device is request-based: it then has a blk-mq queue, and
+/// sysfs a `mq` directory (a bio-based dm device has none).
+pub fn request_based(dev: DevNo) -> bool {
+    Path::new(&format!("/sys/dev/block/{}:{}/mq", dev.0, dev.1)).exists()
+}
+
+/// Every lower device made by `dmpctl attach`, with its state.
+pub fn lowers(dm: &DM) -> Result<Vec<LowerState>, String> {
+    let mut out = Vec::new();
+    for e in entries(dm)? {
+        let Some(of) = e.uuid.as_deref().and_then(parse_lower_uuid) else {
+            continue;
+        };
+        let Ok(l) = live(dm, &e.name) else {
+            continue;
+        };
+        let dev_info = dm.device_info(&DevId::Name(
+            DmName::new(&e.name).map_err(|x| x.to_string())?,
+        ));
+        let live_present = dev_info
+            .as_ref()
+            .is_ok_and(|i| i.flags().contains(DmFlags::DM_ACTIVE_PRESENT));
+        out.push(LowerState {
+            name: e.name,
+            dev: e.dev,
+            of,
+            live: live_present,
+            suspended: l.suspended,
+            open_count: l.open_count,
+        });
+    }
+    Ok(out)
 }
 
 pub enum Suspend {
