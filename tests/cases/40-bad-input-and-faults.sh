@@ -89,3 +89,33 @@ t_faults_below_dmp_and_recovery() {
 	dread /dev/mapper/dmp1 4096 5
 	status_is dmp1 "read_reqs=6 read_bytes=24576 write_reqs=8 write_bytes=32768 other_reqs=0 errors=4"
 }
+
+# dmp over a dm device loaded but not resumed (0 sectors, as dmpctl's lower
+# device is when the device above gets its dmp table): the constructor
+# accepts it, and device-mapper checks the area when the table goes live, so
+# a table larger than the device below is still refused, at resume, and
+# leaves nothing behind.
+t_zero_sector_device_checked_at_resume() {
+	load
+	loop=$(loopdev 4)
+	must $DMSETUP create low --notable
+	echo "0 8192 linear $loop 0" | must $DMSETUP load low
+	must $DMSETUP create up --notable
+	echo "0 16384 dmp $($DMSETUP info -c --noheadings -o major,minor low | tr -d " ") 0" | must $DMSETUP load up
+	must $DMSETUP resume low
+	refuse $DMSETUP resume up
+	dmesg | tail -5 | grep -q "too small for target: start=0, len=16384, dev_size=8192" ||
+		fail "no 'too small' from device-mapper at resume: $(dmesg | tail -3)"
+	assert_eq "$($DMSETUP info up | sed -n 's/^Tables present: *//p')" None "up after the refused resume"
+	must $DMSETUP remove up
+	# The same with a table that fits: it goes live and maps.
+	must $DMSETUP create up --notable
+	echo "0 8192 dmp $($DMSETUP info -c --noheadings -o major,minor low | tr -d " ") 0" | must $DMSETUP load up
+	must $DMSETUP resume up
+	[ -b /dev/mapper/up ] || must $DMSETUP mknodes up
+	dread /dev/mapper/up 4096 2
+	status_is up "read_reqs=2 read_bytes=8192 write_reqs=0 write_bytes=0 other_reqs=0 errors=0"
+	must $DMSETUP remove up
+	must $DMSETUP remove low
+	must rmmod dmp
+}

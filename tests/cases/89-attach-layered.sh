@@ -240,20 +240,6 @@ t_attach_layered_refusals() {
 	ctl 2 attach --bogus st
 	assert_eq "$out" "dmpctl: unexpected argument '--bogus' found (see dmpctl --help)" "--bogus"
 	no_lower
-	# dmp over a dm device loaded but not resumed (0 sectors, as dmpctl's
-	# lower device is when the device above gets its dmp table): the
-	# constructor accepts it, device-mapper checks the area at resume.
-	must $DMSETUP create low --notable
-	echo "0 8192 linear $loop 0" | must $DMSETUP load low
-	must $DMSETUP create up --notable
-	echo "0 16384 dmp $(devno low) 0" | must $DMSETUP load up
-	must $DMSETUP resume low
-	refuse $DMSETUP resume up
-	dmesg | tail -5 | grep -q "too small for target: start=0, len=16384, dev_size=8192" ||
-		fail "no 'too small' from device-mapper at resume: $(dmesg | tail -3)"
-	assert_eq "$($DMSETUP info up | sed -n 's/^Tables present: *//p')" None "up after the refused resume"
-	must $DMSETUP remove up
-	must $DMSETUP remove low
 	# No module: one line, nothing changed.
 	must rmmod dmp
 	ctl 1 attach st
