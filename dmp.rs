@@ -78,8 +78,8 @@ impl<const N: usize> Counters for Cpu<N> {
     fn sum(&self, i: usize) -> u64 {
         self.0.sum(i)
     }
-    fn max_of(&self, i: usize, clear: bool) -> u64 {
-        self.0.max_of(i, clear)
+    fn maxima<const M: usize>(&self, idx: [usize; M], clear: bool) -> [u64; M] {
+        self.0.maxima(idx, clear)
     }
 }
 

@@ -180,9 +180,16 @@ pub(crate) trait Counters {
     fn max(&self, i: usize, v: u64);
     /// The wrapping sum of counter `i` over all CPUs.
     fn sum(&self, i: usize) -> u64;
-    /// The largest value of counter `i` over all CPUs; with `clear`, each
-    /// CPU's value is swapped for 0 atomically.
-    fn max_of(&self, i: usize, clear: bool) -> u64;
+    /// The largest value of each counter of `idx` (maxima) over all CPUs.
+    ///
+    /// With `clear`, each CPU's values are also restarted at 0 *by that CPU
+    /// itself*, between two of its instructions: no CPU ever writes another
+    /// CPU's maximum, so [`max`](Self::max) may stay an unlocked
+    /// read-compare-exchange on the running CPU's copy. An update is then
+    /// wholly before the restart (its latency is in what this call returns)
+    /// or wholly after it (in the next interval), never both or neither, and
+    /// a maximum of the interval before never comes back.
+    fn maxima<const M: usize>(&self, idx: [usize; M], clear: bool) -> [u64; M];
 }
 
 /// The figures of one kind of I/O at one moment.
@@ -272,10 +279,18 @@ impl<const N: usize> Baseline<N> {
 /// The counters of one target: bio-path updates and the two views users
 /// read, `dmsetup status` (zeroed by `reset`) and `dmsetup message ... stats`
 /// (zeroed by `reset` and by `stats clear`).
+///
+/// The largest latency of each kind is a maximum, not a sum, so it has no
+/// baseline: `stats clear` restarts it on every CPU (see
+/// [`Counters::maxima`]), and the maximum of an interval is exactly the
+/// largest latency of the completions counted in it.
 pub(crate) struct TargetStats<C> {
     counters: C,
     status: Baseline<TARGET_COUNTERS>,
     detail: Baseline<TARGET_COUNTERS>,
+    /// Per kind, the largest latency of an interval that was cleared but
+    /// could not be shown ([`give_back`](Self::give_back)): part of the next.
+    carried_max: [AtomicU64; 3],
 }
 
 impl<C: Counters> TargetStats<C> {
@@ -285,8 +300,20 @@ impl<C: Counters> TargetStats<C> {
             counters,
             status: Baseline::new(),
             detail: Baseline::new(),
+            carried_max: [
+                Baseline::<1>::ZERO,
+                Baseline::<1>::ZERO,
+                Baseline::<1>::ZERO,
+            ],
         }
     }
+
+    /// Where the largest latency of each kind is, in [`IoKind::ALL`] order.
+    const MAX_LAT_OF: [usize; 3] = [
+        at(IoKind::Read.base(), MAX_LAT),
+        at(IoKind::Write.base(), MAX_LAT),
+        at(IoKind::Other.base(), MAX_LAT),
+    ];
 
     /// Counts a request of `kind` and `bytes` bytes being mapped.
     #[inline(always)]
@@ -329,9 +356,11 @@ impl<C: Counters> TargetStats<C> {
         ]);
     }
 
-    fn read(&self, view: &Baseline<TARGET_COUNTERS>, clear: bool) -> Detail {
+    /// The figures of `view` (with `clear`, a new interval starts there),
+    /// with `maxima` as the largest latencies.
+    fn read(&self, view: &Baseline<TARGET_COUNTERS>, clear: bool, maxima: [u64; 3]) -> Detail {
         let mut d = Detail::default();
-        for (kind, s) in IoKind::ALL.into_iter().zip(d.0.iter_mut()) {
+        for ((kind, s), max) in IoKind::ALL.into_iter().zip(d.0.iter_mut()).zip(maxima) {
             let k = kind.base();
             s.bytes = view.take(&self.counters, at(k, BYTES), clear);
             s.errors = view.take(&self.counters, at(k, ERRORS), clear);
@@ -343,7 +372,7 @@ impl<C: Counters> TargetStats<C> {
                 *v = view.take(&self.counters, at(k, SIZE + b), clear);
             }
             s.reqs = s.size.iter().fold(0u64, |acc, &v| acc.wrapping_add(v));
-            s.max_lat_ns = self.counters.max_of(at(k, MAX_LAT), clear);
+            s.max_lat_ns = max;
             // In flight: mapped and not completed, whatever the views.
             let completed = (0..LAT_BUCKETS).fold(0u64, |acc, b| {
                 acc.wrapping_add(self.counters.sum(at(k, LAT + b)))
@@ -361,20 +390,35 @@ impl<C: Counters> TargetStats<C> {
 
     /// The `dmsetup status` figures.
     pub(crate) fn status(&self) -> Snapshot {
-        self.read(&self.status, false).snapshot()
+        self.read(&self.status, false, [0; 3]).snapshot()
     }
 
     /// The `stats` figures; with `clear`, a new interval starts.
     pub(crate) fn detail(&self, clear: bool) -> Detail {
-        self.read(&self.detail, clear)
+        // The maxima of all kinds in one round of the CPUs.
+        let mut maxima = self.counters.maxima(Self::MAX_LAT_OF, clear);
+        for (m, carried) in maxima.iter_mut().zip(&self.carried_max) {
+            let c = if clear {
+                carried.swap(0, Relaxed)
+            } else {
+                carried.load(Relaxed)
+            };
+            *m = (*m).max(c);
+        }
+        self.read(&self.detail, clear, maxima)
     }
 
     /// Undoes the `clear` of a [`detail`](Self::detail) whose figures could
-    /// not be shown: they are counted in the next interval. (The largest
-    /// latency is not given back.)
+    /// not be shown: they are counted in the next interval, the largest
+    /// latency included.
     pub(crate) fn give_back(&self, d: &Detail) {
-        for (kind, s) in IoKind::ALL.into_iter().zip(d.0.iter()) {
+        for ((kind, s), carried) in IoKind::ALL
+            .into_iter()
+            .zip(d.0.iter())
+            .zip(&self.carried_max)
+        {
             let k = kind.base();
+            carried.fetch_max(s.max_lat_ns, Relaxed);
             self.detail.give_back(at(k, BYTES), s.bytes);
             self.detail.give_back(at(k, ERRORS), s.errors);
             self.detail.give_back(at(k, LAT_SUM), s.lat_sum_ns);
@@ -393,8 +437,9 @@ impl<C: Counters> TargetStats<C> {
             self.status.take(&self.counters, i, true);
             self.detail.take(&self.counters, i, true);
         }
-        for kind in IoKind::ALL {
-            self.counters.max_of(at(kind.base(), MAX_LAT), true);
+        self.counters.maxima(Self::MAX_LAT_OF, true);
+        for carried in &self.carried_max {
+            carried.store(0, Relaxed);
         }
     }
 }

@@ -200,17 +200,110 @@ impl<const N: usize> PerCpu<N> {
         })
     }
 
-    /// The largest value of counter `i` over the possible CPUs; with
-    /// `clear`, each is swapped for 0 atomically.
-    pub(crate) fn max_of(&self, i: usize, clear: bool) -> u64 {
-        possible_cpus().fold(0u64, |acc, cpu| {
-            let c = self.atomic(cpu, i);
-            acc.max(if clear {
-                c.swap(0, Relaxed)
-            } else {
-                c.load(Relaxed)
-            })
-        })
+    /// The largest value of each counter of `idx` over the possible CPUs.
+    ///
+    /// With `clear`, each CPU also restarts its own counters at 0. On x86-64
+    /// SMP, where [`max`](Self::max) is an unlocked `cmpxchg` that another
+    /// CPU's write would race (its read and its write-back are not atomic
+    /// against other CPUs, so an `xchg` from here between them would be
+    /// undone by the write-back), every online CPU does it itself, in an IPI
+    /// (`on_each_cpu()`), between two of its instructions: an update is
+    /// wholly before it or wholly after it. CPUs that are offline run no
+    /// bio, and stay offline meanwhile (`cpus_read_lock()`): their copies
+    /// are taken from here. Elsewhere `max` is atomic and a swap from here
+    /// is exact. Sleeps: process context only.
+    pub(crate) fn maxima<const M: usize>(&self, idx: [usize; M], clear: bool) -> [u64; M] {
+        assert!(idx.iter().all(|&i| i < N));
+        let mut max = idx.map(|_| 0u64);
+        #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+        if clear {
+            return self.restart_on_each_cpu(idx);
+        }
+        for cpu in possible_cpus() {
+            for (m, &i) in max.iter_mut().zip(&idx) {
+                let c = self.atomic(cpu, i);
+                *m = (*m).max(if clear {
+                    c.swap(0, Relaxed)
+                } else {
+                    c.load(Relaxed)
+                });
+            }
+        }
+        max
+    }
+
+    /// `maxima(idx, true)` on x86-64 SMP: see there.
+    #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+    fn restart_on_each_cpu<const M: usize>(&self, idx: [usize; M]) -> [u64; M] {
+        let r = Restart {
+            base: self.base,
+            idx,
+            max: idx.map(|_| AtomicU64::new(0)),
+        };
+        // SAFETY: process context (callers); paired with the unlock below.
+        unsafe { bindings::cpus_read_lock() };
+        // SAFETY: `restart_here::<M>` takes `info` as a `Restart<M>`, which
+        // `r` is; `wait` is true, so `r` outlives every call; the mask is the
+        // kernel's `cpu_online_mask` (`&__cpu_online_mask`), stable while
+        // hotplug is held off.
+        unsafe {
+            bindings::on_each_cpu_cond_mask(
+                None,
+                Some(restart_here::<M>),
+                ptr::from_ref(&r).cast_mut().cast(),
+                true,
+                addr_of!(b::__cpu_online_mask),
+            )
+        };
+        for cpu in possible_cpus().filter(|&cpu| !cpu_online(cpu)) {
+            for (m, &i) in r.max.iter().zip(&idx) {
+                m.fetch_max(self.atomic(cpu, i).swap(0, Relaxed), Relaxed);
+            }
+        }
+        // SAFETY: locked above.
+        unsafe { bindings::cpus_read_unlock() };
+        r.max.map(AtomicU64::into_inner)
+    }
+}
+
+/// What each CPU is asked to restart (see [`PerCpu::maxima`]), and the
+/// largest value each found.
+#[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+struct Restart<const M: usize> {
+    base: *mut u64,
+    idx: [usize; M],
+    max: [AtomicU64; M],
+}
+
+/// The IPI handler of [`PerCpu::maxima`]: runs on each online CPU with
+/// interrupts off, so nothing else runs there between its read and its
+/// write of a counter. Mirrors `this_cpu_read()` and `this_cpu_write()`
+/// (x86: `percpu_from_op()`, `percpu_to_op()`): a `mov` from and a `mov` to
+/// the `%gs`-relative address.
+///
+/// # Safety
+///
+/// `info` points to a live `Restart<M>`, whose indices are below the `N` of
+/// the `PerCpu<N>` its `base` comes from; called by `on_each_cpu()` only.
+#[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+unsafe extern "C" fn restart_here<const M: usize>(info: *mut core::ffi::c_void) {
+    // SAFETY: `info` is the `Restart<M>` `restart_on_each_cpu` passed, alive
+    // until every CPU has returned from this handler.
+    let r = unsafe { &*info.cast::<Restart<M>>() };
+    for (m, &i) in r.max.iter().zip(&r.idx) {
+        let v: u64;
+        // SAFETY: `base + i` is a per-CPU address inside the allocation
+        // (`maxima` checked `i`); `%gs`-relative, this CPU's copy, which
+        // only this CPU writes.
+        unsafe {
+            core::arch::asm!(
+                "mov {v}, qword ptr gs:[{b} + {i} * 8]",
+                "mov qword ptr gs:[{b} + {i} * 8], 0",
+                b = in(reg) r.base, i = in(reg) i, v = out(reg) v,
+                options(nostack, preserves_flags),
+            );
+        }
+        m.fetch_max(v, Relaxed);
     }
 }
 
@@ -233,6 +326,18 @@ fn cpu_offset(cpu: usize) -> usize {
         0usize
     };
     off
+}
+
+/// Whether `cpu` is online. Mirrors `cpu_online()` (include/linux/cpumask.h):
+/// its bit in `cpu_online_mask`.
+#[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+fn cpu_online(cpu: usize) -> bool {
+    let w = usize::BITS as usize;
+    // SAFETY: the mask has at least `nr_cpu_ids` bits (`cpu` is below);
+    // read as one word, as `test_bit()` does.
+    let word =
+        unsafe { ptr::read_volatile(addr_of!(b::__cpu_online_mask).cast::<usize>().add(cpu / w)) };
+    word & (1 << (cpu % w)) != 0
 }
 
 /// The possible CPUs. Mirrors `for_each_possible_cpu()`

@@ -58,8 +58,8 @@ impl Counters for Tls {
     fn sum(&self, i: usize) -> u64 {
         Self::with(|c| c[i].get())
     }
-    fn max_of(&self, i: usize, _clear: bool) -> u64 {
-        Self::with(|c| c[i].get())
+    fn maxima<const M: usize>(&self, idx: [usize; M], _clear: bool) -> [u64; M] {
+        Self::with(|c| idx.map(|i| c[i].get()))
     }
 }
 
