@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Benchmark: dmp vs dm-linear vs the raw null_blk device, side by side in one
-# VM run (see scripts/guest/bench.sh for what is measured). Prints the median
-# IOPS of each, the ratios and their spread over the rounds. A benchmark, not a
-# test: it asserts nothing.
+# VM run, with what a user would pick instead of dmp (dm-stats, and an eBPF
+# histogram where the kernel has BPF) in the interleaved rounds (see
+# scripts/guest/bench.sh for what is measured). Prints the median IOPS of
+# each, the ratios and their spread over the rounds. A benchmark, not a test:
+# it asserts nothing.
 #
 #   scripts/bench.sh [ROUNDS] [SECONDS] [MODES] [WORKLOADS]
 #   defaults: 5 3 "interleaved paired" "randread:4k randwrite:4k read:128k"
@@ -34,15 +36,18 @@ smp) export DMP_SMP=2 ;;
 esac
 kernel=${BENCH_KERNEL:-normal}
 scripts/setup.sh
+extra=()
 if is_stock "$kernel"; then
 	# shellcheck disable=SC2046 # the options are words
 	scripts/debian-stock.sh $(stock_args "$kernel") build >/dev/null
+	# Debian's kernels have BPF (and BTF): the eBPF peer runs there.
+	extra=(-x "$(scripts/bpf-tools.sh)")
 else
 	kdir=$(scripts/build-kernel.sh "$kernel")
 	make -s KDIR="$kdir" LLVM="$LLVM_SUFFIX"
 fi
 mkdir -p out/bench
-scripts/vm.sh -k "$kernel" -t 3600 -o out/bench -- sh scripts/guest/bench.sh "$rounds" "$secs" "$modes" "$workloads" |
+scripts/vm.sh -k "$kernel" -t 3600 -o out/bench "${extra[@]}" -- sh scripts/guest/bench.sh "$rounds" "$secs" "$modes" "$workloads" |
 	tee out/bench/raw.log | grep -v '^ROW '
 
 echo
@@ -68,9 +73,14 @@ for (mode, rw, bs), rounds in rows.items():
     if mode == "interleaved":
         out.append(ratio_line("dmp/linear", [r["dmp"] / r["linear"] for r in rounds.values()]))
         out.append(ratio_line("linear/raw", [r["linear"] / r["raw"] for r in rounds.values()]))
+        for peer in ("dmstats", "dmstats-ph", "ebpf"):
+            if peer in devs:
+                out.append(ratio_line(f"{peer}/linear", [r[peer] / r["linear"] for r in rounds.values()]))
     elif mode == "paired":
         out.append(ratio_line("dmp/linear", [r["dmp"] / r["linear"] for r in rounds.values()]))
     else:
         out.append(ratio_line("linear2/linear", [r["linear2"] / r["linear"] for r in rounds.values()]))
     print(f"{mode:12} {rw + ' ' + bs:15} {meds:40} {'; '.join(out)}")
+print("peers: dmstats = dm-linear + dm-stats region '- /1'; dmstats-ph = the same with precise_timestamps"
+      " and dmp's 25 latency bounds; ebpf = dm-linear with bpftrace's histogram of its bios")
 PY
