@@ -44,6 +44,9 @@ if is_stock "$kernel"; then
 	extra=(-x "$(scripts/bpf-tools.sh)")
 else
 	kdir=$(scripts/build-kernel.sh "$kernel")
+	# A dmp.ko built for another kernel (debian-stock.sh copies its own
+	# here) is not rebuilt by make: clean first, as scripts/test.sh does.
+	make -s clean KDIR="$kdir" LLVM="$LLVM_SUFFIX" >/dev/null 2>&1
 	make -s KDIR="$kdir" LLVM="$LLVM_SUFFIX"
 fi
 mkdir -p out/bench
