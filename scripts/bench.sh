@@ -15,6 +15,9 @@
 # Debian stock kernel: debian (Debian 13's), debian:SUITE:FLAVOUR (e.g.
 # debian:sid:amd64, debian:trixie-backports:rt-amd64).
 #
+# BENCH_PEERS=no leaves the peers out (dm-stats, eBPF): only raw, dm-linear
+# and dmp, with dm's dm-stats static key off, as before the peers were added.
+#
 # BENCH_VM chooses the VM:
 #   icount (default)  TCG with `-icount shift=3,sleep=off` and one vCPU: guest
 #                     time advances with the instructions the guest executes,
@@ -41,7 +44,7 @@ if is_stock "$kernel"; then
 	# shellcheck disable=SC2046 # the options are words
 	scripts/debian-stock.sh $(stock_args "$kernel") build >/dev/null
 	# Debian's kernels have BPF (and BTF): the eBPF peer runs there.
-	extra=(-x "$(scripts/bpf-tools.sh)")
+	[ "${BENCH_PEERS:-yes}" = no ] || extra=(-x "$(scripts/bpf-tools.sh)")
 else
 	kdir=$(scripts/build-kernel.sh "$kernel")
 	# A dmp.ko built for another kernel (debian-stock.sh copies its own
@@ -50,7 +53,7 @@ else
 	make -s KDIR="$kdir" LLVM="$LLVM_SUFFIX"
 fi
 mkdir -p out/bench
-scripts/vm.sh -k "$kernel" -t 3600 -o out/bench "${extra[@]}" -- sh scripts/guest/bench.sh "$rounds" "$secs" "$modes" "$workloads" |
+scripts/vm.sh -k "$kernel" -t 3600 -o out/bench "${extra[@]}" -- sh scripts/guest/bench.sh "$rounds" "$secs" "$modes" "$workloads" "${BENCH_PEERS:-yes}" |
 	tee out/bench/raw.log | grep -v '^ROW '
 
 echo

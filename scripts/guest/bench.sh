@@ -21,11 +21,13 @@
 #               control pair linear vs linear, whose ratio should be 1.00.
 #               Which job fio starts first alternates from round to round.
 #
-#   bench.sh ROUNDS SECONDS [MODES] [WORKLOADS]
+#   bench.sh ROUNDS SECONDS [MODES] [WORKLOADS] [PEERS]
+# PEERS=no leaves the peers out (no dm-stats region: dm's static key stays off).
 ROUNDS=${1:-5}
 SECS=${2:-3}
 MODES=${3:-interleaved paired}
 WORKLOADS=${4:-randread:4k randwrite:4k read:128k}
+PEERS=${5:-yes}
 FIO=/usr/bin/fio
 DMSETUP=/usr/sbin/dmsetup
 export DM_DISABLE_UDEV=1
@@ -46,13 +48,15 @@ $DMSETUP mknodes
 # one area. Made before anything is measured: dm's `stats_enabled` static key,
 # once on, stays on for every dm device, so dm-linear and dmp are measured
 # with it on too (a test of an empty list per I/O).
-$DMSETUP message dmstats 0 @stats_create - /1 >/dev/null
 BOUNDS=$(i=10; b=""; while [ $i -le 34 ]; do b="$b,$((1 << i))"; i=$((i + 1)); done; echo "${b#,}")
-$DMSETUP message dmstats-ph 0 @stats_create - /1 2 precise_timestamps "histogram:$BOUNDS" >/dev/null
+if [ "$PEERS" = yes ]; then
+	$DMSETUP message dmstats 0 @stats_create - /1 >/dev/null
+	$DMSETUP message dmstats-ph 0 @stats_create - /1 2 precise_timestamps "histogram:$BOUNDS" >/dev/null
+fi
 # eBPF: bpftrace, a latency histogram of the bios of the `lin` device.
 BPFTRACE=/usr/bin/bpftrace
 EBPF=no
-if [ -x $BPFTRACE ] && [ -e /sys/kernel/btf/vmlinux ]; then
+if [ "$PEERS" = yes ] && [ -x $BPFTRACE ] && [ -e /sys/kernel/btf/vmlinux ]; then
 	EBPF=yes
 	MM=$($DMSETUP info -c --noheadings -o major,minor lin)
 	LINDEV=$(((${MM%:*} << 20) | ${MM#*:}))
@@ -129,8 +133,10 @@ for mode in $MODES; do
 				echo "ROW interleaved $rw $bs $r raw $(iops $rw $bs /dev/nullb0)"
 				echo "ROW interleaved $rw $bs $r linear $(iops $rw $bs /dev/mapper/lin)"
 				echo "ROW interleaved $rw $bs $r dmp $(iops $rw $bs /dev/mapper/dmp)"
-				echo "ROW interleaved $rw $bs $r dmstats $(iops $rw $bs /dev/mapper/dmstats)"
-				echo "ROW interleaved $rw $bs $r dmstats-ph $(iops $rw $bs /dev/mapper/dmstats-ph)"
+				if [ "$PEERS" = yes ]; then
+					echo "ROW interleaved $rw $bs $r dmstats $(iops $rw $bs /dev/mapper/dmstats)"
+					echo "ROW interleaved $rw $bs $r dmstats-ph $(iops $rw $bs /dev/mapper/dmstats-ph)"
+				fi
 				[ $EBPF = yes ] && echo "ROW interleaved $rw $bs $r ebpf $(ebpf $rw $bs)"
 				;;
 			paired)
@@ -156,9 +162,11 @@ for mode in $MODES; do
 	done
 done
 $DMSETUP status dmp
-# What the dm-stats regions counted (the histogram one's, all I/Os).
-echo "dm-stats dmstats-ph: $($DMSETUP message dmstats-ph 0 @stats_print 0)"
-$DMSETUP message dmstats 0 @stats_delete 0
-$DMSETUP message dmstats-ph 0 @stats_delete 0
+if [ "$PEERS" = yes ]; then
+	# What the dm-stats regions counted (the histogram one's, all I/Os).
+	echo "dm-stats dmstats-ph: $($DMSETUP message dmstats-ph 0 @stats_print 0)"
+	$DMSETUP message dmstats 0 @stats_delete 0
+	$DMSETUP message dmstats-ph 0 @stats_delete 0
+fi
 $DMSETUP remove_all
 rmmod dmp
