@@ -147,27 +147,33 @@ impl<const N: usize> PerCpu<N> {
     fn max_at(base: *mut u64, i: usize, v: u64) {
         assert!(i < N);
         #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
-        loop {
-            let old: u64;
-            // SAFETY: as in `add_at`; a plain `%gs`-relative load.
-            unsafe {
-                core::arch::asm!("mov {old}, qword ptr gs:[{b} + {i} * 8]", b = in(reg) base,
-                    i = in(reg) i, old = out(reg) old,
-                    options(nostack, readonly, preserves_flags));
-            }
-            if v <= old {
-                return;
-            }
-            let seen: u64;
-            // SAFETY: as in `add_at`; `cmpxchg` compares `rax` with the
-            // counter and stores `v` if they are equal, leaving the counter in
-            // `rax`.
-            unsafe {
-                core::arch::asm!("cmpxchg qword ptr gs:[{b} + {i} * 8], {v}", b = in(reg) base,
-                    i = in(reg) i, v = in(reg) v, inout("rax") old => seen, options(nostack));
-            }
-            if seen == old {
-                return;
+        {
+            let load = || {
+                let old: u64;
+                // SAFETY: as in `add_at`; a plain `%gs`-relative load.
+                unsafe {
+                    core::arch::asm!("mov {old}, qword ptr gs:[{b} + {i} * 8]", b = in(reg) base,
+                        i = in(reg) i, old = out(reg) old,
+                        options(nostack, readonly, preserves_flags));
+                }
+                old
+            };
+            // Most completions are below the maximum: that case is a load
+            // and a compare, not the head of a loop (which the compiler pads).
+            let mut old = load();
+            while v > old {
+                let seen: u64;
+                // SAFETY: as in `add_at`; `cmpxchg` compares `rax` with the
+                // counter and stores `v` if they are equal, leaving the
+                // counter in `rax`.
+                unsafe {
+                    core::arch::asm!("cmpxchg qword ptr gs:[{b} + {i} * 8], {v}", b = in(reg) base,
+                        i = in(reg) i, v = in(reg) v, inout("rax") old => seen, options(nostack));
+                }
+                if seen == old {
+                    return;
+                }
+                old = load();
             }
         }
         #[cfg(not(all(CONFIG_X86_64, CONFIG_SMP)))]
