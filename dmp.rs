@@ -64,12 +64,17 @@ impl<const N: usize> Counters for Cpu<N> {
         self.0.add_n(adds)
     }
     #[inline(always)]
-    fn inc_add(&self, i: usize, j: usize, v: u64) {
-        self.0.inc_add(i, j, v)
+    fn inc_add<const I: isize, const J: isize>(&self, k: usize, b: usize, v: u64) {
+        self.0.inc_add::<I, J>(k, b, v)
     }
     #[inline(always)]
-    fn inc_add_max(&self, i: usize, j: usize, v: u64, k: usize) {
-        self.0.inc_add_max(i, j, v, k)
+    fn inc_add_max<const I: isize, const J: isize, const M: isize>(
+        &self,
+        k: usize,
+        b: usize,
+        v: u64,
+    ) {
+        self.0.inc_add_max::<I, J, M>(k, b, v)
     }
     #[inline(always)]
     fn max(&self, i: usize, v: u64) {

@@ -96,32 +96,42 @@ pub(crate) fn size_lower(i: usize) -> u64 {
     }
 }
 
-/// The power-of-two bucket of `v`, of `n` buckets whose first ends at
-/// `2^first_shift`: the position of its highest set bit, shifted and clamped.
-/// The low bits set first make every value below `2^first_shift` (zero
-/// included) land in bucket 0 with no test: one `or`, one `bsr`.
+/// The top of the power-of-two bucket of `v`, of `n` buckets whose first
+/// ends at `2^first_shift`: the position of its highest set bit, clamped to
+/// `first_shift - 1 .. first_shift + n - 2`; its bucket is that less
+/// `first_shift - 1` (which callers fold into their addressing). The low bits
+/// set first make every value below `2^first_shift` (zero included) land in
+/// bucket 0 with no test: one `or`, one `bsr`, one clamp.
 #[inline(always)]
-fn bucket(v: u64, first_shift: u32, n: usize) -> usize {
-    let low = first_shift as usize - 1;
-    // In `low..=63`; clamped before `low` is taken off, which then folds into
-    // the address computation.
-    let top = ((v | ((1 << first_shift) - 1)).ilog2() as usize).min(low + n - 1);
-    top.wrapping_sub(low)
+fn top(v: u64, first_shift: u32, n: usize) -> usize {
+    ((v | ((1 << first_shift) - 1)).ilog2() as usize).min(first_shift as usize + n - 2)
 }
 
-/// The latency bucket of `ns`.
+/// The top of the latency bucket of `ns` (see [`top`]).
+#[inline(always)]
+fn lat_top(ns: u64) -> usize {
+    top(ns, LAT_FIRST_SHIFT, LAT_BUCKETS)
+}
+
+/// The top of the size bucket of `bytes` (see [`top`]), with a 32-bit `bsr`.
+#[inline(always)]
+fn size_top(bytes: u32) -> usize {
+    ((bytes | ((1 << SIZE_FIRST_SHIFT) - 1)).ilog2() as usize)
+        .min(SIZE_FIRST_SHIFT as usize + SIZE_BUCKETS - 2)
+}
+
+/// The latency bucket of `ns` (the bio path adds [`lat_top`] to a constant
+/// instead; the host tests check both).
+#[allow(dead_code)]
 #[inline(always)]
 pub(crate) fn lat_bucket(ns: u64) -> usize {
-    bucket(ns, LAT_FIRST_SHIFT, LAT_BUCKETS)
+    lat_top(ns) - (LAT_FIRST_SHIFT as usize - 1)
 }
 
 /// The size bucket of `bytes`.
 #[inline(always)]
 pub(crate) fn size_bucket(bytes: u32) -> usize {
-    // As `bucket`, with a 32-bit `bsr`.
-    let top = (bytes | ((1 << SIZE_FIRST_SHIFT) - 1)).ilog2() as usize;
-    top.wrapping_sub(SIZE_FIRST_SHIFT as usize - 1)
-        .min(SIZE_BUCKETS - 1)
+    size_top(bytes) - (SIZE_FIRST_SHIFT as usize - 1)
 }
 
 // Where each counter of a target lives: per kind, bytes, errors, the sum of
@@ -149,6 +159,13 @@ const fn at(base: usize, field: usize) -> usize {
     base + field
 }
 
+/// Where a kind's latency bucket is, from its counters' start plus the top
+/// of the bucket ([`lat_top`]): a constant, which may be below zero.
+const LAT_AT_TOP: isize = LAT as isize - (LAT_FIRST_SHIFT as isize - 1);
+/// Where a kind's size bucket is, from its counters' start plus the top of
+/// the bucket ([`size_top`]).
+const SIZE_AT_TOP: isize = SIZE as isize - (SIZE_FIRST_SHIFT as isize - 1);
+
 /// Per-CPU counters: the storage under [`TargetStats`].
 ///
 /// The kernel implements it on per-CPU memory; the host tests on arrays.
@@ -163,18 +180,28 @@ pub(crate) trait Counters {
             self.add(i, v);
         }
     }
-    /// Adds 1 to counter `i` and `v` to counter `j` (a histogram bucket and
-    /// a sum: what the bio path does twice per bio).
+    /// Adds 1 to counter `k + b + I` and `v` to counter `k + J` (a
+    /// histogram bucket and a sum: what the bio path does twice per bio).
+    /// `I` and `J` are constants, which the storage may fold into its
+    /// addressing.
     #[inline(always)]
-    fn inc_add(&self, i: usize, j: usize, v: u64) {
-        self.add_n([(i, 1), (j, v)]);
+    fn inc_add<const I: isize, const J: isize>(&self, k: usize, b: usize, v: u64) {
+        self.add_n([
+            (k.wrapping_add(b).wrapping_add_signed(I), 1),
+            (k.wrapping_add_signed(J), v),
+        ]);
     }
-    /// [`inc_add`](Self::inc_add), then raises counter `k` to `v` if it is
-    /// below (the completion of a bio: bucket, sum, maximum).
+    /// [`inc_add`](Self::inc_add), then raises counter `k + M` to `v` if it
+    /// is below (the completion of a bio: bucket, sum, maximum).
     #[inline(always)]
-    fn inc_add_max(&self, i: usize, j: usize, v: u64, k: usize) {
-        self.inc_add(i, j, v);
-        self.max(k, v);
+    fn inc_add_max<const I: isize, const J: isize, const M: isize>(
+        &self,
+        k: usize,
+        b: usize,
+        v: u64,
+    ) {
+        self.inc_add::<I, J>(k, b, v);
+        self.max(k.wrapping_add_signed(M), v);
     }
     /// Raises counter `i` of the running CPU to `v` if it is below.
     fn max(&self, i: usize, v: u64);
@@ -318,10 +345,9 @@ impl<C: Counters> TargetStats<C> {
     /// Counts a request of `kind` and `bytes` bytes being mapped.
     #[inline(always)]
     pub(crate) fn map(&self, kind: IoKind, bytes: u32) {
-        let k = kind.base();
-        self.counters.inc_add(
-            at(k, SIZE + size_bucket(bytes)),
-            at(k, BYTES),
+        self.counters.inc_add::<SIZE_AT_TOP, { BYTES as isize }>(
+            kind.base(),
+            size_top(bytes),
             u64::from(bytes),
         );
     }
@@ -330,13 +356,12 @@ impl<C: Counters> TargetStats<C> {
     /// `lat_ns` (and [`fail`](Self::fail) first if it failed).
     #[inline(always)]
     pub(crate) fn complete(&self, kind: IoKind, lat_ns: u64) {
-        let k = kind.base();
-        self.counters.inc_add_max(
-            at(k, LAT + lat_bucket(lat_ns)),
-            at(k, LAT_SUM),
-            lat_ns,
-            at(k, MAX_LAT),
-        );
+        self.counters
+            .inc_add_max::<LAT_AT_TOP, { LAT_SUM as isize }, { MAX_LAT as isize }>(
+                kind.base(),
+                lat_top(lat_ns),
+                lat_ns,
+            );
     }
 
     /// Counts a request of `kind` that failed.

@@ -72,40 +72,48 @@ impl<const N: usize> PerCpu<N> {
         }
     }
 
-    /// Adds 1 to counter `i` and `v` to counter `j`: a histogram bucket and
-    /// a sum, the bio path's pattern. Two instructions on x86-64.
+    /// Adds 1 to counter `k + b + I` and `v` to counter `k + J`: a histogram
+    /// bucket and a sum, the bio path's pattern. Two instructions on x86-64,
+    /// the constants folded into their addresses.
     #[inline(always)]
-    pub(crate) fn inc_add(&self, i: usize, j: usize, v: u64) {
-        Self::inc_add_at(self.base, i, j, v);
+    pub(crate) fn inc_add<const I: isize, const J: isize>(&self, k: usize, b: usize, v: u64) {
+        Self::inc_add_at::<I, J>(self.base, k, b, v);
     }
 
     #[inline(always)]
-    fn inc_add_at(base: *mut u64, i: usize, j: usize, v: u64) {
-        assert!(i < N && j < N);
+    fn inc_add_at<const I: isize, const J: isize>(base: *mut u64, k: usize, b: usize, v: u64) {
+        let kb = k.wrapping_add(b);
+        assert!(kb.wrapping_add_signed(I) < N && k.wrapping_add_signed(J) < N);
         #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
         // SAFETY: as in `add_at`, for both counters (checked above).
         unsafe {
             core::arch::asm!(
-                "add qword ptr gs:[{b} + {i} * 8], 1",
-                "add qword ptr gs:[{b} + {j} * 8], {v}",
-                b = in(reg) base, i = in(reg) i, j = in(reg) j, v = in(reg) v,
+                "add qword ptr gs:[{b} + {kb} * 8 + {i}], 1",
+                "add qword ptr gs:[{b} + {k} * 8 + {j}], {v}",
+                b = in(reg) base, kb = in(reg) kb, k = in(reg) k, v = in(reg) v,
+                i = const I * 8, j = const J * 8,
                 options(nostack),
             );
         }
         #[cfg(not(all(CONFIG_X86_64, CONFIG_SMP)))]
         {
-            Self::add_at(base, i, 1);
-            Self::add_at(base, j, v);
+            Self::add_at(base, kb.wrapping_add_signed(I), 1);
+            Self::add_at(base, k.wrapping_add_signed(J), v);
         }
     }
 
-    /// [`inc_add`](Self::inc_add), then [`max`](Self::max) of counter `k`
-    /// and `v`, reading the per-CPU address once.
+    /// [`inc_add`](Self::inc_add), then [`max`](Self::max) of counter
+    /// `k + M` and `v`, reading the per-CPU address once.
     #[inline(always)]
-    pub(crate) fn inc_add_max(&self, i: usize, j: usize, v: u64, k: usize) {
+    pub(crate) fn inc_add_max<const I: isize, const J: isize, const M: isize>(
+        &self,
+        k: usize,
+        b: usize,
+        v: u64,
+    ) {
         let base = self.base;
-        Self::inc_add_at(base, i, j, v);
-        Self::max_at(base, k, v);
+        Self::inc_add_at::<I, J>(base, k, b, v);
+        Self::max_at::<M>(base, k, v);
     }
 
     #[inline(always)]
@@ -140,20 +148,21 @@ impl<const N: usize> PerCpu<N> {
     /// `cmpxchg` compares with the new CPU's value and the loop reads again.
     #[inline(always)]
     pub(crate) fn max(&self, i: usize, v: u64) {
-        Self::max_at(self.base, i, v);
+        Self::max_at::<0>(self.base, i, v);
     }
 
+    /// [`max`](Self::max) of counter `i + M`.
     #[inline(always)]
-    fn max_at(base: *mut u64, i: usize, v: u64) {
-        assert!(i < N);
+    fn max_at<const M: isize>(base: *mut u64, i: usize, v: u64) {
+        assert!(i.wrapping_add_signed(M) < N);
         #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
         {
             let load = || {
                 let old: u64;
                 // SAFETY: as in `add_at`; a plain `%gs`-relative load.
                 unsafe {
-                    core::arch::asm!("mov {old}, qword ptr gs:[{b} + {i} * 8]", b = in(reg) base,
-                        i = in(reg) i, old = out(reg) old,
+                    core::arch::asm!("mov {old}, qword ptr gs:[{b} + {i} * 8 + {m}]",
+                        b = in(reg) base, i = in(reg) i, m = const M * 8, old = out(reg) old,
                         options(nostack, readonly, preserves_flags));
                 }
                 old
@@ -167,8 +176,9 @@ impl<const N: usize> PerCpu<N> {
                 // counter and stores `v` if they are equal, leaving the
                 // counter in `rax`.
                 unsafe {
-                    core::arch::asm!("cmpxchg qword ptr gs:[{b} + {i} * 8], {v}", b = in(reg) base,
-                        i = in(reg) i, v = in(reg) v, inout("rax") old => seen, options(nostack));
+                    core::arch::asm!("cmpxchg qword ptr gs:[{b} + {i} * 8 + {m}], {v}",
+                        b = in(reg) base, i = in(reg) i, m = const M * 8, v = in(reg) v,
+                        inout("rax") old => seen, options(nostack));
                 }
                 if seen == old {
                     return;
@@ -181,7 +191,7 @@ impl<const N: usize> PerCpu<N> {
         // a moment ago), only ever accessed atomically by other CPUs.
         unsafe {
             AtomicU64::from_ptr(
-                base.wrapping_add(i)
+                base.wrapping_add(i.wrapping_add_signed(M))
                     .wrapping_byte_add(cpu_offset(raw_smp_processor_id())),
             )
         }
