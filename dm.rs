@@ -109,6 +109,17 @@ pub(crate) mod features {
     pub(crate) const ATOMIC_WRITES: u64 = 0;
 }
 
+/// What `end_io` did with a bio: the `DM_ENDIO_*` value itself, which the
+/// callback returns as it is (so a target's `end_io` may end in a tail call).
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub(crate) struct EndIo(c_int);
+
+impl EndIo {
+    /// Done with it; device-mapper completes it (`DM_ENDIO_DONE`).
+    pub(crate) const DONE: Self = Self(bindings::DM_ENDIO_DONE as c_int);
+}
+
 /// What `map` did with a bio.
 #[derive(Clone, Copy)]
 pub(crate) enum MapResult {
@@ -155,7 +166,7 @@ pub(crate) trait Target: Sized + Send + Sync {
     /// Sees a bio this target mapped complete (`end_io`), with what `map`
     /// returned for it. The bio's size may be spent by then (blk-mq
     /// advances it as it completes).
-    fn end_io<C: Clock>(&self, bio: &Bio, data: Self::BioData, status: BlkStatus);
+    fn end_io<C: Clock>(&self, bio: &Bio, data: &Self::BioData, status: BlkStatus) -> EndIo;
 
     /// Writes the status text of `kind` (`status`).
     fn status(
@@ -422,9 +433,8 @@ unsafe extern "C" fn end_io<T: Target, C: Clock>(
     let (t, bio, status) = unsafe { (private::<T>(ti), Bio::from_raw(bio), *error) };
     // SAFETY: `map` wrote the data of this bio (`end_io` only sees bios that
     // `map` remapped), and it stays until the bio is freed.
-    let data = unsafe { BioDataOf::<T>::of(bio).read() };
-    t.end_io::<C>(bio, data, BlkStatus(status));
-    bindings::DM_ENDIO_DONE as c_int
+    let data = unsafe { &*BioDataOf::<T>::of(bio) };
+    t.end_io::<C>(bio, data, BlkStatus(status)).0
 }
 
 /// The `status` callback of `T`'s `target_type`.

@@ -96,32 +96,42 @@ pub(crate) fn size_lower(i: usize) -> u64 {
     }
 }
 
-/// The power-of-two bucket of `v`, of `n` buckets whose first ends at
-/// `2^first_shift`: the position of its highest set bit, shifted and clamped.
-/// The low bits set first make every value below `2^first_shift` (zero
-/// included) land in bucket 0 with no test: one `or`, one `bsr`.
+/// The top of the power-of-two bucket of `v`, of `n` buckets whose first
+/// ends at `2^first_shift`: the position of its highest set bit, clamped to
+/// `first_shift - 1 .. first_shift + n - 2`; its bucket is that less
+/// `first_shift - 1` (which callers fold into their addressing). The low bits
+/// set first make every value below `2^first_shift` (zero included) land in
+/// bucket 0 with no test: one `or`, one `bsr`, one clamp.
 #[inline(always)]
-fn bucket(v: u64, first_shift: u32, n: usize) -> usize {
-    let low = first_shift as usize - 1;
-    // In `low..=63`; clamped before `low` is taken off, which then folds into
-    // the address computation.
-    let top = ((v | ((1 << first_shift) - 1)).ilog2() as usize).min(low + n - 1);
-    top.wrapping_sub(low)
+fn top(v: u64, first_shift: u32, n: usize) -> usize {
+    ((v | ((1 << first_shift) - 1)).ilog2() as usize).min(first_shift as usize + n - 2)
 }
 
-/// The latency bucket of `ns`.
+/// The top of the latency bucket of `ns` (see [`top`]).
+#[inline(always)]
+fn lat_top(ns: u64) -> usize {
+    top(ns, LAT_FIRST_SHIFT, LAT_BUCKETS)
+}
+
+/// The top of the size bucket of `bytes` (see [`top`]), with a 32-bit `bsr`.
+#[inline(always)]
+fn size_top(bytes: u32) -> usize {
+    ((bytes | ((1 << SIZE_FIRST_SHIFT) - 1)).ilog2() as usize)
+        .min(SIZE_FIRST_SHIFT as usize + SIZE_BUCKETS - 2)
+}
+
+/// The latency bucket of `ns` (the bio path adds [`lat_top`] to a constant
+/// instead; the host tests check both).
+#[allow(dead_code)]
 #[inline(always)]
 pub(crate) fn lat_bucket(ns: u64) -> usize {
-    bucket(ns, LAT_FIRST_SHIFT, LAT_BUCKETS)
+    lat_top(ns) - (LAT_FIRST_SHIFT as usize - 1)
 }
 
 /// The size bucket of `bytes`.
 #[inline(always)]
 pub(crate) fn size_bucket(bytes: u32) -> usize {
-    // As `bucket`, with a 32-bit `bsr`.
-    let top = (bytes | ((1 << SIZE_FIRST_SHIFT) - 1)).ilog2() as usize;
-    top.wrapping_sub(SIZE_FIRST_SHIFT as usize - 1)
-        .min(SIZE_BUCKETS - 1)
+    size_top(bytes) - (SIZE_FIRST_SHIFT as usize - 1)
 }
 
 // Where each counter of a target lives: per kind, bytes, errors, the sum of
@@ -149,6 +159,13 @@ const fn at(base: usize, field: usize) -> usize {
     base + field
 }
 
+/// Where a kind's latency bucket is, from its counters' start plus the top
+/// of the bucket ([`lat_top`]): a constant, which may be below zero.
+const LAT_AT_TOP: isize = LAT as isize - (LAT_FIRST_SHIFT as isize - 1);
+/// Where a kind's size bucket is, from its counters' start plus the top of
+/// the bucket ([`size_top`]).
+const SIZE_AT_TOP: isize = SIZE as isize - (SIZE_FIRST_SHIFT as isize - 1);
+
 /// Per-CPU counters: the storage under [`TargetStats`].
 ///
 /// The kernel implements it on per-CPU memory; the host tests on arrays.
@@ -163,26 +180,43 @@ pub(crate) trait Counters {
             self.add(i, v);
         }
     }
-    /// Adds 1 to counter `i` and `v` to counter `j` (a histogram bucket and
-    /// a sum: what the bio path does twice per bio).
+    /// Adds 1 to counter `k + b + I` and `v` to counter `k + J` (a
+    /// histogram bucket and a sum: what the bio path does twice per bio).
+    /// `I` and `J` are constants, which the storage may fold into its
+    /// addressing.
     #[inline(always)]
-    fn inc_add(&self, i: usize, j: usize, v: u64) {
-        self.add_n([(i, 1), (j, v)]);
+    fn inc_add<const I: isize, const J: isize>(&self, k: usize, b: usize, v: u64) {
+        self.add_n([
+            (k.wrapping_add(b).wrapping_add_signed(I), 1),
+            (k.wrapping_add_signed(J), v),
+        ]);
     }
-    /// [`inc_add`](Self::inc_add), then raises counter `k` to `v` if it is
-    /// below (the completion of a bio: bucket, sum, maximum).
+    /// [`inc_add`](Self::inc_add), then raises counter `k + M` to `v` if it
+    /// is below (the completion of a bio: bucket, sum, maximum).
     #[inline(always)]
-    fn inc_add_max(&self, i: usize, j: usize, v: u64, k: usize) {
-        self.inc_add(i, j, v);
-        self.max(k, v);
+    fn inc_add_max<const I: isize, const J: isize, const M: isize>(
+        &self,
+        k: usize,
+        b: usize,
+        v: u64,
+    ) {
+        self.inc_add::<I, J>(k, b, v);
+        self.max(k.wrapping_add_signed(M), v);
     }
     /// Raises counter `i` of the running CPU to `v` if it is below.
     fn max(&self, i: usize, v: u64);
     /// The wrapping sum of counter `i` over all CPUs.
     fn sum(&self, i: usize) -> u64;
-    /// The largest value of counter `i` over all CPUs; with `clear`, each
-    /// CPU's value is swapped for 0 atomically.
-    fn max_of(&self, i: usize, clear: bool) -> u64;
+    /// The largest value of each counter of `idx` (maxima) over all CPUs.
+    ///
+    /// With `clear`, each CPU's values are also restarted at 0 *by that CPU
+    /// itself*, between two of its instructions: no CPU ever writes another
+    /// CPU's maximum, so [`max`](Self::max) may stay an unlocked
+    /// read-compare-exchange on the running CPU's copy. An update is then
+    /// wholly before the restart (its latency is in what this call returns)
+    /// or wholly after it (in the next interval), never both or neither, and
+    /// a maximum of the interval before never comes back.
+    fn maxima<const M: usize>(&self, idx: [usize; M], clear: bool) -> [u64; M];
 }
 
 /// The figures of one kind of I/O at one moment.
@@ -272,10 +306,18 @@ impl<const N: usize> Baseline<N> {
 /// The counters of one target: bio-path updates and the two views users
 /// read, `dmsetup status` (zeroed by `reset`) and `dmsetup message ... stats`
 /// (zeroed by `reset` and by `stats clear`).
+///
+/// The largest latency of each kind is a maximum, not a sum, so it has no
+/// baseline: `stats clear` restarts it on every CPU (see
+/// [`Counters::maxima`]), and the maximum of an interval is exactly the
+/// largest latency of the completions counted in it.
 pub(crate) struct TargetStats<C> {
     counters: C,
     status: Baseline<TARGET_COUNTERS>,
     detail: Baseline<TARGET_COUNTERS>,
+    /// Per kind, the largest latency of an interval that was cleared but
+    /// could not be shown ([`give_back`](Self::give_back)): part of the next.
+    carried_max: [AtomicU64; 3],
 }
 
 impl<C: Counters> TargetStats<C> {
@@ -285,16 +327,27 @@ impl<C: Counters> TargetStats<C> {
             counters,
             status: Baseline::new(),
             detail: Baseline::new(),
+            carried_max: [
+                Baseline::<1>::ZERO,
+                Baseline::<1>::ZERO,
+                Baseline::<1>::ZERO,
+            ],
         }
     }
+
+    /// Where the largest latency of each kind is, in [`IoKind::ALL`] order.
+    const MAX_LAT_OF: [usize; 3] = [
+        at(IoKind::Read.base(), MAX_LAT),
+        at(IoKind::Write.base(), MAX_LAT),
+        at(IoKind::Other.base(), MAX_LAT),
+    ];
 
     /// Counts a request of `kind` and `bytes` bytes being mapped.
     #[inline(always)]
     pub(crate) fn map(&self, kind: IoKind, bytes: u32) {
-        let k = kind.base();
-        self.counters.inc_add(
-            at(k, SIZE + size_bucket(bytes)),
-            at(k, BYTES),
+        self.counters.inc_add::<SIZE_AT_TOP, { BYTES as isize }>(
+            kind.base(),
+            size_top(bytes),
             u64::from(bytes),
         );
     }
@@ -303,13 +356,12 @@ impl<C: Counters> TargetStats<C> {
     /// `lat_ns` (and [`fail`](Self::fail) first if it failed).
     #[inline(always)]
     pub(crate) fn complete(&self, kind: IoKind, lat_ns: u64) {
-        let k = kind.base();
-        self.counters.inc_add_max(
-            at(k, LAT + lat_bucket(lat_ns)),
-            at(k, LAT_SUM),
-            lat_ns,
-            at(k, MAX_LAT),
-        );
+        self.counters
+            .inc_add_max::<LAT_AT_TOP, { LAT_SUM as isize }, { MAX_LAT as isize }>(
+                kind.base(),
+                lat_top(lat_ns),
+                lat_ns,
+            );
     }
 
     /// Counts a request of `kind` that failed.
@@ -329,9 +381,11 @@ impl<C: Counters> TargetStats<C> {
         ]);
     }
 
-    fn read(&self, view: &Baseline<TARGET_COUNTERS>, clear: bool) -> Detail {
+    /// The figures of `view` (with `clear`, a new interval starts there),
+    /// with `maxima` as the largest latencies.
+    fn read(&self, view: &Baseline<TARGET_COUNTERS>, clear: bool, maxima: [u64; 3]) -> Detail {
         let mut d = Detail::default();
-        for (kind, s) in IoKind::ALL.into_iter().zip(d.0.iter_mut()) {
+        for ((kind, s), max) in IoKind::ALL.into_iter().zip(d.0.iter_mut()).zip(maxima) {
             let k = kind.base();
             s.bytes = view.take(&self.counters, at(k, BYTES), clear);
             s.errors = view.take(&self.counters, at(k, ERRORS), clear);
@@ -343,7 +397,7 @@ impl<C: Counters> TargetStats<C> {
                 *v = view.take(&self.counters, at(k, SIZE + b), clear);
             }
             s.reqs = s.size.iter().fold(0u64, |acc, &v| acc.wrapping_add(v));
-            s.max_lat_ns = self.counters.max_of(at(k, MAX_LAT), clear);
+            s.max_lat_ns = max;
             // In flight: mapped and not completed, whatever the views.
             let completed = (0..LAT_BUCKETS).fold(0u64, |acc, b| {
                 acc.wrapping_add(self.counters.sum(at(k, LAT + b)))
@@ -361,20 +415,35 @@ impl<C: Counters> TargetStats<C> {
 
     /// The `dmsetup status` figures.
     pub(crate) fn status(&self) -> Snapshot {
-        self.read(&self.status, false).snapshot()
+        self.read(&self.status, false, [0; 3]).snapshot()
     }
 
     /// The `stats` figures; with `clear`, a new interval starts.
     pub(crate) fn detail(&self, clear: bool) -> Detail {
-        self.read(&self.detail, clear)
+        // The maxima of all kinds in one round of the CPUs.
+        let mut maxima = self.counters.maxima(Self::MAX_LAT_OF, clear);
+        for (m, carried) in maxima.iter_mut().zip(&self.carried_max) {
+            let c = if clear {
+                carried.swap(0, Relaxed)
+            } else {
+                carried.load(Relaxed)
+            };
+            *m = (*m).max(c);
+        }
+        self.read(&self.detail, clear, maxima)
     }
 
     /// Undoes the `clear` of a [`detail`](Self::detail) whose figures could
-    /// not be shown: they are counted in the next interval. (The largest
-    /// latency is not given back.)
+    /// not be shown: they are counted in the next interval, the largest
+    /// latency included.
     pub(crate) fn give_back(&self, d: &Detail) {
-        for (kind, s) in IoKind::ALL.into_iter().zip(d.0.iter()) {
+        for ((kind, s), carried) in IoKind::ALL
+            .into_iter()
+            .zip(d.0.iter())
+            .zip(&self.carried_max)
+        {
             let k = kind.base();
+            carried.fetch_max(s.max_lat_ns, Relaxed);
             self.detail.give_back(at(k, BYTES), s.bytes);
             self.detail.give_back(at(k, ERRORS), s.errors);
             self.detail.give_back(at(k, LAT_SUM), s.lat_sum_ns);
@@ -393,8 +462,9 @@ impl<C: Counters> TargetStats<C> {
             self.status.take(&self.counters, i, true);
             self.detail.take(&self.counters, i, true);
         }
-        for kind in IoKind::ALL {
-            self.counters.max_of(at(kind.base(), MAX_LAT), true);
+        self.counters.maxima(Self::MAX_LAT_OF, true);
+        for carried in &self.carried_max {
+            carried.store(0, Relaxed);
         }
     }
 }

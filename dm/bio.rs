@@ -104,10 +104,12 @@ impl Bio {
         // SAFETY: `self` wraps a valid bio that the target owns while it maps
         // it (`&mut self`); `bdev` stays open while the target exists.
         unsafe {
-            (*bio).bi_flags &= !(1 << bindings::BIO_REMAPPED);
+            // Both flags in one store.
+            let mut clear = 1 << bindings::BIO_REMAPPED;
             if (*addr_of!((*bio).bi_bdev)) != bdev {
-                (*bio).bi_flags &= !(1 << bindings::BIO_BPS_THROTTLED);
+                clear |= 1 << bindings::BIO_BPS_THROTTLED;
             }
+            (*bio).bi_flags &= !clear;
             *addr_of_mut!((*bio).bi_bdev) = bdev;
             #[cfg(CONFIG_BLK_CGROUP)]
             bindings::bio_associate_blkg(bio);

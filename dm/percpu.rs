@@ -72,40 +72,48 @@ impl<const N: usize> PerCpu<N> {
         }
     }
 
-    /// Adds 1 to counter `i` and `v` to counter `j`: a histogram bucket and
-    /// a sum, the bio path's pattern. Two instructions on x86-64.
+    /// Adds 1 to counter `k + b + I` and `v` to counter `k + J`: a histogram
+    /// bucket and a sum, the bio path's pattern. Two instructions on x86-64,
+    /// the constants folded into their addresses.
     #[inline(always)]
-    pub(crate) fn inc_add(&self, i: usize, j: usize, v: u64) {
-        Self::inc_add_at(self.base, i, j, v);
+    pub(crate) fn inc_add<const I: isize, const J: isize>(&self, k: usize, b: usize, v: u64) {
+        Self::inc_add_at::<I, J>(self.base, k, b, v);
     }
 
     #[inline(always)]
-    fn inc_add_at(base: *mut u64, i: usize, j: usize, v: u64) {
-        assert!(i < N && j < N);
+    fn inc_add_at<const I: isize, const J: isize>(base: *mut u64, k: usize, b: usize, v: u64) {
+        let kb = k.wrapping_add(b);
+        assert!(kb.wrapping_add_signed(I) < N && k.wrapping_add_signed(J) < N);
         #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
         // SAFETY: as in `add_at`, for both counters (checked above).
         unsafe {
             core::arch::asm!(
-                "add qword ptr gs:[{b} + {i} * 8], 1",
-                "add qword ptr gs:[{b} + {j} * 8], {v}",
-                b = in(reg) base, i = in(reg) i, j = in(reg) j, v = in(reg) v,
+                "add qword ptr gs:[{b} + {kb} * 8 + {i}], 1",
+                "add qword ptr gs:[{b} + {k} * 8 + {j}], {v}",
+                b = in(reg) base, kb = in(reg) kb, k = in(reg) k, v = in(reg) v,
+                i = const I * 8, j = const J * 8,
                 options(nostack),
             );
         }
         #[cfg(not(all(CONFIG_X86_64, CONFIG_SMP)))]
         {
-            Self::add_at(base, i, 1);
-            Self::add_at(base, j, v);
+            Self::add_at(base, kb.wrapping_add_signed(I), 1);
+            Self::add_at(base, k.wrapping_add_signed(J), v);
         }
     }
 
-    /// [`inc_add`](Self::inc_add), then [`max`](Self::max) of counter `k`
-    /// and `v`, reading the per-CPU address once.
+    /// [`inc_add`](Self::inc_add), then [`max`](Self::max) of counter
+    /// `k + M` and `v`, reading the per-CPU address once.
     #[inline(always)]
-    pub(crate) fn inc_add_max(&self, i: usize, j: usize, v: u64, k: usize) {
+    pub(crate) fn inc_add_max<const I: isize, const J: isize, const M: isize>(
+        &self,
+        k: usize,
+        b: usize,
+        v: u64,
+    ) {
         let base = self.base;
-        Self::inc_add_at(base, i, j, v);
-        Self::max_at(base, k, v);
+        Self::inc_add_at::<I, J>(base, k, b, v);
+        Self::max_at::<M>(base, k, v);
     }
 
     #[inline(always)]
@@ -140,34 +148,42 @@ impl<const N: usize> PerCpu<N> {
     /// `cmpxchg` compares with the new CPU's value and the loop reads again.
     #[inline(always)]
     pub(crate) fn max(&self, i: usize, v: u64) {
-        Self::max_at(self.base, i, v);
+        Self::max_at::<0>(self.base, i, v);
     }
 
+    /// [`max`](Self::max) of counter `i + M`.
     #[inline(always)]
-    fn max_at(base: *mut u64, i: usize, v: u64) {
-        assert!(i < N);
+    fn max_at<const M: isize>(base: *mut u64, i: usize, v: u64) {
+        assert!(i.wrapping_add_signed(M) < N);
         #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
-        loop {
-            let old: u64;
-            // SAFETY: as in `add_at`; a plain `%gs`-relative load.
-            unsafe {
-                core::arch::asm!("mov {old}, qword ptr gs:[{b} + {i} * 8]", b = in(reg) base,
-                    i = in(reg) i, old = out(reg) old,
-                    options(nostack, readonly, preserves_flags));
-            }
-            if v <= old {
-                return;
-            }
-            let seen: u64;
-            // SAFETY: as in `add_at`; `cmpxchg` compares `rax` with the
-            // counter and stores `v` if they are equal, leaving the counter in
-            // `rax`.
-            unsafe {
-                core::arch::asm!("cmpxchg qword ptr gs:[{b} + {i} * 8], {v}", b = in(reg) base,
-                    i = in(reg) i, v = in(reg) v, inout("rax") old => seen, options(nostack));
-            }
-            if seen == old {
-                return;
+        {
+            let load = || {
+                let old: u64;
+                // SAFETY: as in `add_at`; a plain `%gs`-relative load.
+                unsafe {
+                    core::arch::asm!("mov {old}, qword ptr gs:[{b} + {i} * 8 + {m}]",
+                        b = in(reg) base, i = in(reg) i, m = const M * 8, old = out(reg) old,
+                        options(nostack, readonly, preserves_flags));
+                }
+                old
+            };
+            // Most completions are below the maximum: that case is a load
+            // and a compare, not the head of a loop (which the compiler pads).
+            let mut old = load();
+            while v > old {
+                let seen: u64;
+                // SAFETY: as in `add_at`; `cmpxchg` compares `rax` with the
+                // counter and stores `v` if they are equal, leaving the
+                // counter in `rax`.
+                unsafe {
+                    core::arch::asm!("cmpxchg qword ptr gs:[{b} + {i} * 8 + {m}], {v}",
+                        b = in(reg) base, i = in(reg) i, m = const M * 8, v = in(reg) v,
+                        inout("rax") old => seen, options(nostack));
+                }
+                if seen == old {
+                    return;
+                }
+                old = load();
             }
         }
         #[cfg(not(all(CONFIG_X86_64, CONFIG_SMP)))]
@@ -175,7 +191,7 @@ impl<const N: usize> PerCpu<N> {
         // a moment ago), only ever accessed atomically by other CPUs.
         unsafe {
             AtomicU64::from_ptr(
-                base.wrapping_add(i)
+                base.wrapping_add(i.wrapping_add_signed(M))
                     .wrapping_byte_add(cpu_offset(raw_smp_processor_id())),
             )
         }
@@ -200,17 +216,110 @@ impl<const N: usize> PerCpu<N> {
         })
     }
 
-    /// The largest value of counter `i` over the possible CPUs; with
-    /// `clear`, each is swapped for 0 atomically.
-    pub(crate) fn max_of(&self, i: usize, clear: bool) -> u64 {
-        possible_cpus().fold(0u64, |acc, cpu| {
-            let c = self.atomic(cpu, i);
-            acc.max(if clear {
-                c.swap(0, Relaxed)
-            } else {
-                c.load(Relaxed)
-            })
-        })
+    /// The largest value of each counter of `idx` over the possible CPUs.
+    ///
+    /// With `clear`, each CPU also restarts its own counters at 0. On x86-64
+    /// SMP, where [`max`](Self::max) is an unlocked `cmpxchg` that another
+    /// CPU's write would race (its read and its write-back are not atomic
+    /// against other CPUs, so an `xchg` from here between them would be
+    /// undone by the write-back), every online CPU does it itself, in an IPI
+    /// (`on_each_cpu()`), between two of its instructions: an update is
+    /// wholly before it or wholly after it. CPUs that are offline run no
+    /// bio, and stay offline meanwhile (`cpus_read_lock()`): their copies
+    /// are taken from here. Elsewhere `max` is atomic and a swap from here
+    /// is exact. Sleeps: process context only.
+    pub(crate) fn maxima<const M: usize>(&self, idx: [usize; M], clear: bool) -> [u64; M] {
+        assert!(idx.iter().all(|&i| i < N));
+        let mut max = idx.map(|_| 0u64);
+        #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+        if clear {
+            return self.restart_on_each_cpu(idx);
+        }
+        for cpu in possible_cpus() {
+            for (m, &i) in max.iter_mut().zip(&idx) {
+                let c = self.atomic(cpu, i);
+                *m = (*m).max(if clear {
+                    c.swap(0, Relaxed)
+                } else {
+                    c.load(Relaxed)
+                });
+            }
+        }
+        max
+    }
+
+    /// `maxima(idx, true)` on x86-64 SMP: see there.
+    #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+    fn restart_on_each_cpu<const M: usize>(&self, idx: [usize; M]) -> [u64; M] {
+        let r = Restart {
+            base: self.base,
+            idx,
+            max: idx.map(|_| AtomicU64::new(0)),
+        };
+        // SAFETY: process context (callers); paired with the unlock below.
+        unsafe { bindings::cpus_read_lock() };
+        // SAFETY: `restart_here::<M>` takes `info` as a `Restart<M>`, which
+        // `r` is; `wait` is true, so `r` outlives every call; the mask is the
+        // kernel's `cpu_online_mask` (`&__cpu_online_mask`), stable while
+        // hotplug is held off.
+        unsafe {
+            bindings::on_each_cpu_cond_mask(
+                None,
+                Some(restart_here::<M>),
+                ptr::from_ref(&r).cast_mut().cast(),
+                true,
+                addr_of!(b::__cpu_online_mask),
+            )
+        };
+        for cpu in possible_cpus().filter(|&cpu| !cpu_online(cpu)) {
+            for (m, &i) in r.max.iter().zip(&idx) {
+                m.fetch_max(self.atomic(cpu, i).swap(0, Relaxed), Relaxed);
+            }
+        }
+        // SAFETY: locked above.
+        unsafe { bindings::cpus_read_unlock() };
+        r.max.map(AtomicU64::into_inner)
+    }
+}
+
+/// What each CPU is asked to restart (see [`PerCpu::maxima`]), and the
+/// largest value each found.
+#[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+struct Restart<const M: usize> {
+    base: *mut u64,
+    idx: [usize; M],
+    max: [AtomicU64; M],
+}
+
+/// The IPI handler of [`PerCpu::maxima`]: runs on each online CPU with
+/// interrupts off, so nothing else runs there between its read and its
+/// write of a counter. Mirrors `this_cpu_read()` and `this_cpu_write()`
+/// (x86: `percpu_from_op()`, `percpu_to_op()`): a `mov` from and a `mov` to
+/// the `%gs`-relative address.
+///
+/// # Safety
+///
+/// `info` points to a live `Restart<M>`, whose indices are below the `N` of
+/// the `PerCpu<N>` its `base` comes from; called by `on_each_cpu()` only.
+#[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+unsafe extern "C" fn restart_here<const M: usize>(info: *mut core::ffi::c_void) {
+    // SAFETY: `info` is the `Restart<M>` `restart_on_each_cpu` passed, alive
+    // until every CPU has returned from this handler.
+    let r = unsafe { &*info.cast::<Restart<M>>() };
+    for (m, &i) in r.max.iter().zip(&r.idx) {
+        let v: u64;
+        // SAFETY: `base + i` is a per-CPU address inside the allocation
+        // (`maxima` checked `i`); `%gs`-relative, this CPU's copy, which
+        // only this CPU writes.
+        unsafe {
+            core::arch::asm!(
+                "mov {v}, qword ptr gs:[{b} + {i} * 8]",
+                "mov qword ptr gs:[{b} + {i} * 8], 0",
+                b = in(reg) r.base, i = in(reg) i, v = out(reg) v,
+                options(nostack, preserves_flags),
+            );
+        }
+        m.fetch_max(v, Relaxed);
     }
 }
 
@@ -233,6 +342,18 @@ fn cpu_offset(cpu: usize) -> usize {
         0usize
     };
     off
+}
+
+/// Whether `cpu` is online. Mirrors `cpu_online()` (include/linux/cpumask.h):
+/// its bit in `cpu_online_mask`.
+#[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+fn cpu_online(cpu: usize) -> bool {
+    let w = usize::BITS as usize;
+    // SAFETY: the mask has at least `nr_cpu_ids` bits (`cpu` is below);
+    // read as one word, as `test_bit()` does.
+    let word =
+        unsafe { ptr::read_volatile(addr_of!(b::__cpu_online_mask).cast::<usize>().add(cpu / w)) };
+    word & (1 << (cpu % w)) != 0
 }
 
 /// The possible CPUs. Mirrors `for_each_possible_cpu()`

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Benchmark: dmp vs dm-linear vs the raw null_blk device, side by side in one
-# VM run (see scripts/guest/bench.sh for what is measured). Prints the median
-# IOPS of each, the ratios and their spread over the rounds. A benchmark, not a
-# test: it asserts nothing.
+# VM run, with what a user would pick instead of dmp (dm-stats, and an eBPF
+# histogram where the kernel has BPF) in the interleaved rounds (see
+# scripts/guest/bench.sh for what is measured). Prints the median IOPS of
+# each, the ratios and their spread over the rounds. A benchmark, not a test:
+# it asserts nothing.
 #
 #   scripts/bench.sh [ROUNDS] [SECONDS] [MODES] [WORKLOADS]
 #   defaults: 5 3 "interleaved paired" "randread:4k randwrite:4k read:128k"
@@ -12,6 +14,9 @@
 # BENCH_KERNEL chooses the kernel: normal (6.12, default), newest, or a
 # Debian stock kernel: debian (Debian 13's), debian:SUITE:FLAVOUR (e.g.
 # debian:sid:amd64, debian:trixie-backports:rt-amd64).
+#
+# BENCH_PEERS=no leaves the peers out (dm-stats, eBPF): only raw, dm-linear
+# and dmp, with dm's dm-stats static key off, as before the peers were added.
 #
 # BENCH_VM chooses the VM:
 #   icount (default)  TCG with `-icount shift=3,sleep=off` and one vCPU: guest
@@ -34,15 +39,21 @@ smp) export DMP_SMP=2 ;;
 esac
 kernel=${BENCH_KERNEL:-normal}
 scripts/setup.sh
+extra=()
 if is_stock "$kernel"; then
 	# shellcheck disable=SC2046 # the options are words
 	scripts/debian-stock.sh $(stock_args "$kernel") build >/dev/null
+	# Debian's kernels have BPF (and BTF): the eBPF peer runs there.
+	[ "${BENCH_PEERS:-yes}" = no ] || extra=(-x "$(scripts/bpf-tools.sh)")
 else
 	kdir=$(scripts/build-kernel.sh "$kernel")
+	# A dmp.ko built for another kernel (debian-stock.sh copies its own
+	# here) is not rebuilt by make: clean first, as scripts/test.sh does.
+	make -s clean KDIR="$kdir" LLVM="$LLVM_SUFFIX" >/dev/null 2>&1
 	make -s KDIR="$kdir" LLVM="$LLVM_SUFFIX"
 fi
 mkdir -p out/bench
-scripts/vm.sh -k "$kernel" -t 3600 -o out/bench -- sh scripts/guest/bench.sh "$rounds" "$secs" "$modes" "$workloads" |
+scripts/vm.sh -k "$kernel" -t 3600 -o out/bench "${extra[@]}" -- sh scripts/guest/bench.sh "$rounds" "$secs" "$modes" "$workloads" "${BENCH_PEERS:-yes}" |
 	tee out/bench/raw.log | grep -v '^ROW '
 
 echo
@@ -68,9 +79,14 @@ for (mode, rw, bs), rounds in rows.items():
     if mode == "interleaved":
         out.append(ratio_line("dmp/linear", [r["dmp"] / r["linear"] for r in rounds.values()]))
         out.append(ratio_line("linear/raw", [r["linear"] / r["raw"] for r in rounds.values()]))
+        for peer in ("dmstats", "dmstats-ph", "ebpf"):
+            if peer in devs:
+                out.append(ratio_line(f"{peer}/linear", [r[peer] / r["linear"] for r in rounds.values()]))
     elif mode == "paired":
         out.append(ratio_line("dmp/linear", [r["dmp"] / r["linear"] for r in rounds.values()]))
     else:
         out.append(ratio_line("linear2/linear", [r["linear2"] / r["linear"] for r in rounds.values()]))
     print(f"{mode:12} {rw + ' ' + bs:15} {meds:40} {'; '.join(out)}")
+print("peers: dmstats = dm-linear + dm-stats region '- /1'; dmstats-ph = the same with precise_timestamps"
+      " and dmp's 25 latency bounds; ebpf = dm-linear with bpftrace's histogram of its bios")
 PY

@@ -8,7 +8,8 @@ set -euo pipefail
 BINDGEN_VERSION=0.71.1
 
 # Debian packages: kernel source and build deps, LLVM 19, QEMU and the tools
-# that end up in the guest initramfs.
+# that end up in the guest initramfs (bpftrace: only in scripts/bench.sh's
+# eBPF runs, see scripts/bpf-tools.sh).
 PKGS=(
 	linux-source-6.12
 	clang-19 lld-19 llvm-19 libclang-19-dev
@@ -18,6 +19,7 @@ PKGS=(
 	debootstrap sg3-utils binutils python3-prometheus-client libdevmapper-dev pkg-config
 	prometheus prometheus-node-exporter systemd chromium python3-pil fonts-dejavu-core lvm2
 	cryptsetup-bin thin-provisioning-tools
+	bpftrace
 )
 
 log() { echo "setup: $*" >&2; }

@@ -4,7 +4,7 @@
 # Boot the cached test kernel in QEMU with dmp.ko and the guest tests, run a
 # command in the guest, stream its output, and fail on a bad kernel log.
 #
-#   vm.sh [-k normal|debug|newest|debian[:SUITE:FLAVOUR]] [-K dmp.ko] [-t timeout_s] [-o outdir] [-m mem] [-c cmdline] -- CMD...
+#   vm.sh [-k normal|debug|newest|debian[:SUITE:FLAVOUR]] [-K dmp.ko] [-t timeout_s] [-o outdir] [-m mem] [-c cmdline] [-x cpio] -- CMD...
 #
 # -K: the dmp.ko to put into the guest (default: the repository's dmp.ko), so
 # that VMs of several kernels can run at once, each with its own build.
@@ -14,12 +14,14 @@
 # KVM is used where it works (probed once, cached), else TCG with 2 vCPUs;
 # DMP_ACCEL=kvm|tcg forces one. DMP_ICOUNT=N runs TCG with `-icount shift=N`
 # (guest time follows the instructions executed: see scripts/bench.sh);
-# DMP_SMP=N sets the number of vCPUs (default 2).
+# DMP_SMP=N sets the number of vCPUs (default 2). -x appends a cpio archive
+# to the guest's initramfs (more tools for one run, e.g. scripts/bench.sh's
+# eBPF tools).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-variant=normal timeout=900 outdir= mem=2048 extra_cmdline= ko=$DMP_ROOT/dmp.ko
-while getopts k:K:t:o:m:c: opt; do
+variant=normal timeout=900 outdir= mem=2048 extra_cmdline= extra_cpio= ko=$DMP_ROOT/dmp.ko
+while getopts k:K:t:o:m:c:x: opt; do
 	case $opt in
 	k) variant=$OPTARG ;;
 	K) ko=$OPTARG ;;
@@ -27,7 +29,8 @@ while getopts k:K:t:o:m:c: opt; do
 	o) outdir=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	c) extra_cmdline=$OPTARG ;;
-	*) die "usage: vm.sh [-k variant] [-K dmp.ko] [-t timeout] [-o outdir] [-m mem] [-c cmdline] -- CMD" ;;
+	x) extra_cpio=$OPTARG ;;
+	*) die "usage: vm.sh [-k variant] [-K dmp.ko] [-t timeout] [-o outdir] [-m mem] [-c cmdline] [-x cpio] -- CMD" ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -101,7 +104,7 @@ printf '%q ' "$@" >"$stage/dmp/cmd"
 echo >>"$stage/dmp/cmd"
 echo "$variant" >"$stage/dmp/kernel-variant"
 (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$outdir/run.cpio"
-cat "$base" "$outdir/run.cpio" >"$outdir/initramfs.cpio"
+cat "$base" "$outdir/run.cpio" ${extra_cpio:+"$extra_cpio"} >"$outdir/initramfs.cpio"
 
 cmdline="console=ttyS0 acpi=ht panic=-1 mitigations=off $extra_cmdline"
 [ "$variant" = debug ] || cmdline+=" kmemleak=off"

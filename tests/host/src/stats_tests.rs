@@ -390,3 +390,220 @@ fn clear_intervals_add_up_exactly_under_concurrency() {
     assert_eq!(sum, [half, half, half * 4096, half]);
     assert!(rounds > 2, "readers ran {rounds} rounds");
 }
+
+/// A latency for completion `id`: distinct for distinct ids (a bijection of
+/// the 64-bit integers), spread over the whole range so that a large one is
+/// often not followed by a larger one in the same interval.
+fn latency_of(id: u64) -> u64 {
+    let mut x = id.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^ (x >> 29)
+}
+
+/// Latencies that decrease as writers go (distinct for distinct `(w, k)`,
+/// `w < 4`): the maximum of an interval is the first latency completed in it
+/// on some CPU, so every interval starts with `cmpxchg`es racing on each CPU,
+/// and a maximum that comes back from an earlier interval stays the largest.
+fn decreasing(w: u64, k: u64) -> u64 {
+    (1 << 40) - (k * 4 + w)
+}
+
+/// What [`clears_against_updates`] saw: per completion, its latency and the
+/// ticks before and after it; per clear, the ticks around it and the
+/// maximum it returned.
+struct MaxRun {
+    completions: Vec<(u64, u64, u64)>,
+    clears: Vec<(u64, u64, u64)>,
+}
+
+/// `writers` threads on `cpus` simulated CPUs (several per CPU: tasks and
+/// interrupts) complete `per_writer` reads each with distinct latencies,
+/// while one reader clears the `stats` view in a loop. Every event is
+/// stamped with a global tick before and after.
+fn clears_against_updates(
+    t: &TargetStats<SimCpus>,
+    cpus: usize,
+    writers: usize,
+    per_writer: u64,
+    latency: impl Fn(u64, u64) -> u64 + Sync,
+) -> MaxRun {
+    let latency = &latency;
+    let tick = AtomicU64::new(1);
+    let done = AtomicU64::new(0);
+    // Clears so far: writers wait for one every 1000 completions, so that
+    // clears fall among the completions however the threads are scheduled.
+    let rounds = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..writers)
+            .map(|w| {
+                let (tick, done, rounds) = (&tick, &done, &rounds);
+                s.spawn(move || {
+                    on_cpu(w % cpus);
+                    let mut seen = Vec::with_capacity(per_writer as usize);
+                    for k in 0..per_writer {
+                        while rounds.load(Ordering::Relaxed) < k / 1000 {
+                            std::thread::yield_now();
+                        }
+                        let v = latency(w as u64, k);
+                        let start = tick.fetch_add(1, Ordering::SeqCst);
+                        t.complete(IoKind::Read, v);
+                        let end = tick.fetch_add(1, Ordering::SeqCst);
+                        seen.push((v, start, end));
+                    }
+                    done.fetch_add(1, Ordering::SeqCst);
+                    seen
+                })
+            })
+            .collect();
+        let (tick, done, rounds) = (&tick, &done, &rounds);
+        let reader = s.spawn(move || {
+            let mut clears = Vec::new();
+            while done.load(Ordering::SeqCst) < writers as u64 {
+                let start = tick.fetch_add(1, Ordering::SeqCst);
+                let m = t.detail(true).kind(IoKind::Read).max_lat_ns;
+                let end = tick.fetch_add(1, Ordering::SeqCst);
+                clears.push((start, end, m));
+                rounds.fetch_add(1, Ordering::Relaxed);
+                std::thread::yield_now();
+            }
+            // The last interval, after every completion.
+            let start = tick.fetch_add(1, Ordering::SeqCst);
+            let m = t.detail(true).kind(IoKind::Read).max_lat_ns;
+            clears.push((start, tick.fetch_add(1, Ordering::SeqCst), m));
+            clears
+        });
+        MaxRun {
+            completions: handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect(),
+            clears: reader.join().unwrap(),
+        }
+    })
+}
+
+/// Whether the maxima of `run`'s intervals are exactly those of an
+/// assignment of every completion to one interval it overlaps: `Err` names
+/// the first thing that contradicts it.
+///
+/// Interval `g` runs from clear `g - 1` (or the start) to clear `g`. A
+/// completion may belong to interval `g` only if it started before clear
+/// `g` ended and ended after clear `g - 1` started. So:
+/// - each nonzero maximum is the latency of a completion that may belong to
+///   its interval (a maximum of an earlier interval coming back is not);
+/// - no latency is the maximum of two intervals (latencies are distinct);
+/// - every completion is at most the maximum of some interval it may belong
+///   to (none is lost; one wholly inside an interval is at most its maximum).
+fn check_exact_maxima(run: &MaxRun) -> Result<usize, String> {
+    let clears = &run.clears;
+    // Interval g may hold a completion over [s, e] iff
+    // s < end(clear g) and e > start(clear g - 1).
+    let may_hold = |g: usize, s: u64, e: u64| s < clears[g].1 && (g == 0 || e > clears[g - 1].0);
+    let by_latency: std::collections::HashMap<u64, (u64, u64)> = run
+        .completions
+        .iter()
+        .map(|&(v, s, e)| (v, (s, e)))
+        .collect();
+    assert_eq!(
+        by_latency.len(),
+        run.completions.len(),
+        "latencies are distinct"
+    );
+    let mut maxima_seen = std::collections::HashMap::new();
+    for (g, &(_, _, m)) in clears.iter().enumerate() {
+        if m == 0 {
+            continue;
+        }
+        let Some(&(s, e)) = by_latency.get(&m) else {
+            return Err(format!(
+                "interval {g}: maximum {m} is no completion's latency"
+            ));
+        };
+        if !may_hold(g, s, e) {
+            return Err(format!(
+                "interval {g} (clears at ticks {:?}..{:?}): maximum {m} is that of a completion at \
+                 ticks {s}..{e}, outside it",
+                g.checked_sub(1).map(|p| clears[p].0),
+                clears[g].1
+            ));
+        }
+        if let Some(other) = maxima_seen.insert(m, g) {
+            return Err(format!("maximum {m} is that of intervals {other} and {g}"));
+        }
+    }
+    // Interval indices whose clear started before tick t, and ended before.
+    let first_ending_after = |t: u64| clears.partition_point(|c| c.1 <= t);
+    for &(v, s, e) in &run.completions {
+        let lo = first_ending_after(s);
+        let covered = (lo..clears.len())
+            .take_while(|&g| may_hold(g, s, e))
+            .any(|g| clears[g].2 >= v);
+        if !covered {
+            return Err(format!(
+                "completion of latency {v} at ticks {s}..{e} is above the maximum of every interval \
+                 it may belong to"
+            ));
+        }
+    }
+    Ok(clears.len())
+}
+
+/// `stats clear` against completions on threads: the maximum of each
+/// interval is exactly the largest latency completed in it. Two simulated
+/// CPUs with two writers each (a second context on a CPU is an interrupt or
+/// a preempting task, which is what makes an unlocked `cmpxchg` fail and
+/// write back the value it read).
+#[test]
+fn clear_gives_each_interval_exactly_its_maximum() {
+    for (name, latency) in [
+        (
+            "decreasing",
+            &decreasing as &(dyn Fn(u64, u64) -> u64 + Sync),
+        ),
+        ("random", &|w, k| latency_of(1 + w * 100_000 + k)),
+    ] {
+        let t = TargetStats::new(SimCpus::new(2, TARGET_COUNTERS).stretch());
+        let run = clears_against_updates(&t, 2, 4, 100_000, latency);
+        let intervals = check_exact_maxima(&run).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(intervals >= 100, "{name}: only {intervals} intervals");
+        // Nothing left: the last clear took everything.
+        assert_eq!(t.detail(false).kind(IoKind::Read).max_lat_ns, 0);
+    }
+}
+
+/// The same with the clear of dmp before (a swap from the reading CPU):
+/// maxima of earlier intervals come back. Run with `--ignored`; it shows
+/// what the test above catches, so it fails when the race is hit.
+#[test]
+#[ignore]
+fn remote_clear_brings_back_old_maxima() {
+    let t = TargetStats::new(SimCpus::new(2, TARGET_COUNTERS).stretch().remote_clear());
+    let run = clears_against_updates(&t, 2, 4, 100_000, decreasing);
+    check_exact_maxima(&run).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// A cleared interval that could not be shown is given back whole, its
+/// maximum included; `reset` zeroes it.
+#[test]
+fn give_back_carries_the_maximum_and_reset_drops_it() {
+    let t = target(2);
+    on_cpu(1);
+    t.map(IoKind::Write, 4096);
+    t.complete(IoKind::Write, 70_000);
+    let cut = t.detail(true);
+    assert_eq!(cut.kind(IoKind::Write).max_lat_ns, 70_000);
+    t.give_back(&cut);
+    on_cpu(0);
+    t.map(IoKind::Write, 4096);
+    t.complete(IoKind::Write, 500);
+    assert_eq!(t.detail(false).kind(IoKind::Write).max_lat_ns, 70_000);
+    let next = t.detail(true);
+    assert_eq!(next.kind(IoKind::Write).max_lat_ns, 70_000);
+    assert_eq!(next.kind(IoKind::Write).reqs, 2);
+    assert_eq!(t.detail(true).kind(IoKind::Write).max_lat_ns, 0);
+    t.complete(IoKind::Write, 9);
+    t.give_back(&t.detail(true));
+    t.reset();
+    assert_eq!(t.detail(false).kind(IoKind::Write).max_lat_ns, 0);
+}
