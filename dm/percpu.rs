@@ -84,7 +84,7 @@ impl<const N: usize> PerCpu<N> {
     fn inc_add_at<const I: isize, const J: isize>(base: *mut u64, k: usize, b: usize, v: u64) {
         let kb = k.wrapping_add(b);
         assert!(kb.wrapping_add_signed(I) < N && k.wrapping_add_signed(J) < N);
-        #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+        #[cfg(all(CONFIG_X86_64, CONFIG_SMP, dmp_asm_const))]
         // SAFETY: as in `add_at`, for both counters (checked above).
         unsafe {
             core::arch::asm!(
@@ -92,6 +92,19 @@ impl<const N: usize> PerCpu<N> {
                 "add qword ptr gs:[{b} + {k} * 8 + {j}], {v}",
                 b = in(reg) base, kb = in(reg) kb, k = in(reg) k, v = in(reg) v,
                 i = const I * 8, j = const J * 8,
+                options(nostack),
+            );
+        }
+        // Without `const` operands (rustc < 1.82): the constants added to
+        // the base first.
+        #[cfg(all(CONFIG_X86_64, CONFIG_SMP, not(dmp_asm_const)))]
+        // SAFETY: as in `add_at`, for both counters (checked above).
+        unsafe {
+            core::arch::asm!(
+                "add qword ptr gs:[{bi} + {kb} * 8], 1",
+                "add qword ptr gs:[{bj} + {k} * 8], {v}",
+                bi = in(reg) base.wrapping_offset(I), bj = in(reg) base.wrapping_offset(J),
+                kb = in(reg) kb, k = in(reg) k, v = in(reg) v,
                 options(nostack),
             );
         }
@@ -159,10 +172,18 @@ impl<const N: usize> PerCpu<N> {
         {
             let load = || {
                 let old: u64;
+                #[cfg(dmp_asm_const)]
                 // SAFETY: as in `add_at`; a plain `%gs`-relative load.
                 unsafe {
                     core::arch::asm!("mov {old}, qword ptr gs:[{b} + {i} * 8 + {m}]",
                         b = in(reg) base, i = in(reg) i, m = const M * 8, old = out(reg) old,
+                        options(nostack, readonly, preserves_flags));
+                }
+                #[cfg(not(dmp_asm_const))]
+                // SAFETY: as in `add_at`; a plain `%gs`-relative load.
+                unsafe {
+                    core::arch::asm!("mov {old}, qword ptr gs:[{b} + {i} * 8]",
+                        b = in(reg) base.wrapping_offset(M), i = in(reg) i, old = out(reg) old,
                         options(nostack, readonly, preserves_flags));
                 }
                 old
@@ -175,9 +196,17 @@ impl<const N: usize> PerCpu<N> {
                 // SAFETY: as in `add_at`; `cmpxchg` compares `rax` with the
                 // counter and stores `v` if they are equal, leaving the
                 // counter in `rax`.
+                #[cfg(dmp_asm_const)]
                 unsafe {
                     core::arch::asm!("cmpxchg qword ptr gs:[{b} + {i} * 8 + {m}], {v}",
                         b = in(reg) base, i = in(reg) i, m = const M * 8, v = in(reg) v,
+                        inout("rax") old => seen, options(nostack));
+                }
+                #[cfg(not(dmp_asm_const))]
+                // SAFETY: as above, the constant added to the base first.
+                unsafe {
+                    core::arch::asm!("cmpxchg qword ptr gs:[{b} + {i} * 8], {v}",
+                        b = in(reg) base.wrapping_offset(M), i = in(reg) i, v = in(reg) v,
                         inout("rax") old => seen, options(nostack));
                 }
                 if seen == old {
