@@ -68,3 +68,5 @@ mod tests {
         assert_eq!(os_text(&e), "No such device or address");
     }
 }
+
+pub mod generate;
