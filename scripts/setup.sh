@@ -17,6 +17,8 @@ PKGS=(
 	dmsetup fio e2fsprogs util-linux kmod coreutils diffutils
 	debootstrap sg3-utils binutils python3-prometheus-client libdevmapper-dev pkg-config
 	prometheus prometheus-node-exporter systemd chromium python3-pil fonts-dejavu-core lvm2
+	# The Debian packages (make deb) and the real-system leg's image.
+	dpkg-dev debhelper dh-dkms fakeroot lintian mmdebstrap
 )
 
 log() { echo "setup: $*" >&2; }
