@@ -28,8 +28,9 @@
 #
 # The Rust metadata comes from the kernel's tree that scripts/debian-stock.sh
 # regenerates and caches (its modules_prepare is not run again): as root, the
-# first time for a kernel takes minutes. A metadata package already built from
-# the same tree and templates is kept. Prints the paths of the .debs.
+# first time for a kernel takes minutes. A metadata package is built once per
+# tree and packaging and kept in $DMP_CACHE/deb/librust/ (xz of 180 MB takes
+# minutes). Prints the paths of the .debs.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -83,7 +84,7 @@ info() { sed -n "s/^$1: //p" "$2"; }
 
 # dmp-linux-librust-RELEASE, from the tree scripts/debian-stock.sh prepared.
 build_librust() { # scripts/debian-stock.sh's OPTIONS...
-	local tree w rel kver rtext rustc next arch srctree key src pkg v t0=$SECONDS f
+	local tree w rel kver rtext rustc next arch srctree key src pkg v t0=$SECONDS f cached
 	tree=$("$DMP_ROOT/scripts/debian-stock.sh" "$@" prepare) ||
 		die "the stock tree of the kernel (scripts/debian-stock.sh $* prepare) is not ready"
 	w=${tree%/root/usr/src/*}
@@ -105,10 +106,14 @@ build_librust() { # scripts/debian-stock.sh's OPTIONS...
 	[ -f "$srctree/Makefile" ] || die "cannot find the common headers of $tree"
 	pkg=dmp-linux-librust-$rel
 	v=$kver+dmp1
-	key=$( { cat "$w/tree-info"; find "$DMP_ROOT/packaging/librust" -type f | LC_ALL=C sort | xargs cat; cat "$0"; } | sha256sum | cut -c1-16)
+	key=$( { cat "$w/tree-info"; find "$DMP_ROOT/packaging/librust" -type f | LC_ALL=C sort | xargs cat; sed -n '/^build_librust()/,/^}/p' "$0"; } | sha256sum | cut -c1-16)
 	f=$OUT/${pkg}_${v#*:}_$arch.deb
-	if [ -f "$f" ] && [ "$(cat "$OUT/.$pkg.key" 2>/dev/null)" = "$key" ]; then
-		log "$pkg: up to date ($(basename "$f"))"
+	# Built once per tree and packaging: kept in the cache, for any clone.
+	cached=$DMP_CACHE/deb/librust/$key/$(basename "$f")
+	if [ -f "$cached" ]; then
+		log "$pkg: cached ($cached)"
+		rm -f "$OUT/${pkg}"_*.deb
+		cp "$cached" "$f"
 		debs+=("$f")
 		return
 	fi
@@ -133,8 +138,9 @@ build_librust() { # scripts/debian-stock.sh's OPTIONS...
 	(cd "$src" && nice -n 10 dpkg-buildpackage -b -us -uc) >"$BUILD/$pkg.log" 2>&1 ||
 		{ tail -30 "$BUILD/$pkg.log" >&2; die "dpkg-buildpackage of $pkg failed (log: $BUILD/$pkg.log)"; }
 	rm -f "$OUT/${pkg}"_*.deb
-	mv "$BUILD/$(basename "$f")" "$f"
-	echo "$key" >"$OUT/.$pkg.key"
+	mkdir -p "$(dirname "$cached")"
+	mv "$BUILD/$(basename "$f")" "$cached"
+	cp "$cached" "$f"
 	rm -rf "$src" "$BUILD/${pkg}"_*
 	debs+=("$f")
 	log "$pkg: $((SECONDS - t0)) s"

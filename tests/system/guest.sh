@@ -180,7 +180,9 @@ if [ "$BOOT" = 1 ]; then
 fi
 
 # --- apt purge (boot 2) -----------------------------------------------------------------
-pkgs=(dmp-tools dmp-dkms "dmp-linux-librust-$REL" "dmp-linux-librust-$RT")
+mapfile -t pkgs < <(dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' 'dmp-*' | awk '$1 == "ii" { print $2 }')
+[ "${pkgs[*]}" = "dmp-dkms dmp-linux-librust-$REL dmp-tools" ]
+ok $? "installed: ${pkgs[*]}"
 dpkg -L "${pkgs[@]}" 2>/dev/null | while read -r f; do [ -d "$f" ] || echo "$f"; done >$STATE/files
 # What dkms and systemctl made beside the packages' own files.
 ls /lib/modules/*/updates/dkms/dmp.ko* /etc/systemd/system/*.wants/dmp* >>$STATE/files 2>/dev/null
