@@ -4,12 +4,13 @@
 # The real-system leg: dmp installed from its Debian packages on a Debian 13
 # system, booted in QEMU from its own disk, rebooted, and purged.
 #
-#   tests/system/run.sh [--debs DIR] [-o OUTDIR]
+#   tests/system/run.sh [--debs DIR] [-o OUTDIR] [--image-only]
 #
-#   --debs DIR   take the packages from DIR (dmp-dkms, dmp-tools and the
-#                dmp-linux-librust-* of both kernels below); default: build
-#                them (scripts/deb.sh, into OUTDIR/debs)
-#   -o OUTDIR    logs and the run's disks (default: out/system)
+#   --debs DIR     take the packages from DIR (dmp-dkms, dmp-tools and the
+#                  dmp-linux-librust-* of both kernels below); default: build
+#                  them (scripts/deb.sh, into OUTDIR/debs)
+#   -o OUTDIR      logs, and the run's disks when it fails (default: out/system)
+#   --image-only   only make the cached image and volume group disk
 #
 # 1. image (cached in $DMP_CACHE/system/KEY/, keyed by what it holds): a
 #    Debian 13 root file system made by mmdebstrap from this machine's mirror
@@ -26,7 +27,10 @@
 #    minutes): what a user does, `apt install ./dmp-*.deb`, checked: dmp.ko
 #    built and signed for the Rust kernel, the 6.12 kernel skipped, nothing
 #    enabled; then the -rt-amd64 kernel installed (skipped: no metadata) and
-#    its dmp-linux-librust package (dmp.ko built by its postinst). Then the
+#    its dmp-linux-librust package (dmp.ko built by its postinst), then that
+#    kernel purged (its dmp.ko goes with it: the kernel's prerm runs dkms;
+#    here, not in the VM, where each depmod of a kernel takes a minute).
+#    Then the
 #    test's own configuration: the volumes in /etc/dmp/attach.conf, the
 #    units enabled, Prometheus scraping both, the test units.
 # 3. boot: QEMU (TCG) boots the disk with Debian's own kernel and initramfs
@@ -49,7 +53,7 @@ while [ $# -gt 0 ]; do
 	--debs) DEBS=${2:?--debs needs a directory} && shift 2 ;;
 	--image-only) IMAGE_ONLY=1 && shift ;;
 	-o) OUTDIR=${2:?-o needs a directory} && shift 2 ;;
-	*) die "usage: tests/system/run.sh [--debs DIR] [-o OUTDIR]" ;;
+	*) die "usage: tests/system/run.sh [--debs DIR] [-o OUTDIR] [--image-only]" ;;
 	esac
 done
 [ "$(id -u)" -eq 0 ] || die "tests/system/run.sh needs root (chroot, loop devices, mounts)"
@@ -329,7 +333,8 @@ phase "install (chroot)"
 # The test's own configuration, as an administrator would write it: the
 # volumes in attach.conf (one by VG/LV, one by dm UUID), the units enabled,
 # the data volume in fstab, Prometheus scraping the exporter and
-# node_exporter (loopback, every 2 s, with dmp's rules).
+# node_exporter (loopback, every 2 s; node_exporter, whose every collector
+# takes seconds under TCG, every 5 s; with dmp's rules).
 {
 	echo "# The system test's volumes."
 	echo "$VG/data"
@@ -344,6 +349,8 @@ printf '%s\n' \
 	'rule_files: [/usr/share/dmp/prometheus/dmp-rules.yml]' \
 	'scrape_configs:' \
 	'  - job_name: node' \
+	'    scrape_interval: 5s' \
+	'    scrape_timeout: 5s' \
 	"    static_configs: [{targets: ['127.0.0.1:9100']}]" \
 	'  - job_name: dmp' \
 	"    static_configs: [{targets: ['127.0.0.1:9947']}]" >"$MNT/etc/prometheus/prometheus.yml"
@@ -412,6 +419,7 @@ QPID=$!
 WATCHDOG=$!
 boot_t0=$SECONDS
 while IFS= read -r line; do
+	echo "$((SECONDS - boot_t0)) $line" >>"$RUN/guest-times.log"
 	case $line in
 	"SYSTEM-TEST-BOOT "*)
 		b=${line#SYSTEM-TEST-BOOT }
@@ -440,5 +448,8 @@ fi
 n=$(grep -c '^not ok - ' "$RUN/guest.log" || true)
 fails=$((fails + n))
 phase "boot, reboot and purge (QEMU)"
+rmdir "$MNT" 2>/dev/null
+# The disks (2.5 GB) are kept only when something failed.
+[ "$fails" -ne 0 ] || rm -f "$ROOT_IMG" "$RUN/vg.img"
 echo "# system leg: $fails failure(s); logs in $RUN"
 [ "$fails" -eq 0 ]
