@@ -162,7 +162,7 @@ for f in "${debs[@]}"; do
 done
 if [ -n "$LINTIAN" ]; then
 	log "lintian ${debs[*]##*/}"
-	out=$(lintian --tag-display-limit 0 "${debs[@]}" 2>&1) || true
+	out=$(lintian --tag-display-limit 0 "${debs[@]}" 2>&1 | grep -v '^running with root privileges') || true
 	[ -z "$out" ] || echo "$out" >&2
 	e=$(printf '%s\n' "$out" | grep -c '^E: ' || true)
 	w=$(printf '%s\n' "$out" | grep -c '^W: ' || true)
