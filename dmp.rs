@@ -50,6 +50,13 @@ module! {
 // key became `authors` in 6.14.
 dm::modinfo::modinfo!("version", "1.1.0");
 dm::modinfo::modinfo!("author", "dmp developers");
+// `MODULE_ALIAS("dm-dmp")`: device-mapper asks for the module `dm-<target>`
+// (`request_module("dm-%s")` in `dm_get_target_type()`) when a table names a
+// target that is not registered. In-tree targets are mostly modules named
+// `dm-<target>` already (dm-delay); those that are not carry the alias
+// (`MODULE_ALIAS("dm-snapshot-origin")` in dm-snap.c). With it, the first
+// `dmsetup create` of a `dmp` table loads dmp.
+dm::modinfo::modinfo!("alias", "dm-dmp");
 
 /// dmp's counters on per-CPU memory.
 struct Cpu<const N: usize>(dm::PerCpu<N>);

@@ -16,7 +16,7 @@ config=$KDIR/.config
 grep -q '^CONFIG_RUST=y' "$config" ||
 	no "this kernel was built without Rust support (CONFIG_RUST is not set); dmp needs a Rust-enabled kernel"
 [ -f "$KDIR/rust/libkernel.rmeta" ] ||
-	no "no Rust metadata (rust/libkernel.rmeta): on Ubuntu install linux-lib-rust-<version>; on Debian run scripts/debian-stock.sh"
+	no "no Rust metadata (rust/libkernel.rmeta): on Ubuntu install linux-lib-rust-<release>; on Debian install dmp-linux-librust-<release> (make deb builds it) or give LIBRUST="
 
 want=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"$/\1/p' "$config")
 have=$($RUSTC --version 2>/dev/null) || no "no '$RUSTC' (install the Rust compiler the kernel was built with: $want)"

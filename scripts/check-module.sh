@@ -6,8 +6,9 @@
 # scripts/debian-stock.sh and DKMS all do):
 #   - exactly one .modinfo section (the kernel refuses a module with two:
 #     "Only one .modinfo section must exist");
-#   - it holds name=dmp, license=GPL, a version= and a vermagic= that starts
-#     with the tree's kernel release.
+#   - it holds name=dmp, license=GPL, a version=, the alias dm-dmp (what
+#     device-mapper asks modprobe for when a table names `dmp`) and a
+#     vermagic= that starts with the tree's kernel release.
 #
 #   check-module.sh KO KDIR     one line on stderr and exit 1 on a problem
 set -euo pipefail
@@ -28,6 +29,8 @@ field() { printf '%s\n' "$info" | sed -n "s/^$1=//p" | head -1; }
 [ "$(field name)" = dmp ] || bad "no name=dmp in .modinfo"
 [ "$(field license)" = GPL ] || bad "no license=GPL in .modinfo"
 [ -n "$(field version)" ] || bad "no version= in .modinfo"
+printf '%s\n' "$info" | grep -qx 'alias=dm-dmp' ||
+	bad "no alias=dm-dmp in .modinfo (device-mapper could not load it on demand)"
 rel=$(cat "$kdir/include/config/kernel.release" 2>/dev/null) || rel=$(make -s -C "$kdir" kernelrelease 2>/dev/null) || true
 [ -n "$rel" ] || bad "cannot read the kernel release of $kdir"
 vm=$(field vermagic)

@@ -13,7 +13,7 @@ TOOLS=(
 	/usr/sbin/dmsetup /usr/bin/fio /usr/bin/dd /usr/bin/md5sum /usr/bin/cmp
 	/usr/sbin/losetup /usr/sbin/blockdev /usr/sbin/blkdiscard /usr/bin/fallocate
 	/usr/bin/setpriv /usr/sbin/mkfs.ext4 /usr/sbin/mke2fs /usr/sbin/e2fsck
-	/usr/sbin/modinfo /usr/sbin/insmod /usr/sbin/modprobe /usr/sbin/blkzone /usr/bin/stat /usr/bin/od /usr/bin/timeout /usr/bin/nproc
+	/usr/sbin/modinfo /usr/sbin/insmod /usr/sbin/modprobe /usr/sbin/depmod /usr/sbin/blkzone /usr/bin/stat /usr/bin/od /usr/bin/timeout /usr/bin/nproc
 	/usr/bin/prometheus /usr/bin/prometheus-node-exporter
 	/usr/sbin/lvm /usr/sbin/resize2fs
 	/usr/sbin/cryptsetup /usr/sbin/veritysetup /usr/sbin/thin_check /usr/sbin/cache_check
@@ -34,6 +34,10 @@ chmod 755 "$root"
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc,root,mnt,var/tmp}
 cp /bin/busybox "$root/bin/busybox"
+# The kernel loads modules on demand (device-mapper's request_module("dm-%s"))
+# by running /sbin/modprobe (CONFIG_MODPROBE_PATH): kmod's, which reads
+# modules.alias.
+ln -s /usr/sbin/modprobe "$root/sbin/modprobe"
 # Shared objects of the tools, and the dynamic loader, at their own paths.
 for t in "${TOOLS[@]}"; do
 	cp -L "$t" "$root$t"

@@ -19,7 +19,10 @@ PKGS=(
 	debootstrap sg3-utils binutils python3-prometheus-client libdevmapper-dev pkg-config
 	prometheus prometheus-node-exporter systemd chromium python3-pil fonts-dejavu-core lvm2
 	cryptsetup-bin thin-provisioning-tools
+	# bpftrace: make bench's eBPF peer.
 	bpftrace
+	# The Debian packages (make deb) and the real-system leg's image.
+	dpkg-dev debhelper dh-dkms fakeroot lintian mmdebstrap
 )
 
 log() { echo "setup: $*" >&2; }

@@ -16,6 +16,7 @@ SETPRIV=/usr/bin/setpriv
 CMP=/usr/bin/cmp
 MD5SUM=/usr/bin/md5sum
 MODPROBE=/usr/sbin/modprobe
+DEPMOD=/usr/sbin/depmod
 TIMEOUT=/usr/bin/timeout
 BLKZONE=/usr/sbin/blkzone
 DMPSTAT=/dmp/bin/dmpstat

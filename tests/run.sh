@@ -25,6 +25,11 @@ cleanup() {
 		rmdir "$d"
 	done
 	grep -q '^dmp ' /proc/modules && rmmod dmp
+	# dmp.ko installed where modprobe finds it (the autoload case): gone.
+	if [ -e "/lib/modules/$(uname -r)/updates/dmp.ko" ]; then
+		rm -f "/lib/modules/$(uname -r)/updates/dmp.ko"
+		$DEPMOD -a
+	fi
 	grep -q '^null_blk ' /proc/modules && rmmod null_blk
 	rm -rf "$T"
 }

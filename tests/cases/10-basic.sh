@@ -17,6 +17,32 @@ t_modinfo_fields() {
 		"device-mapper proxy: remaps to one device and counts its I/O" "description"
 }
 
+# device-mapper loads a target's module on demand: the first table that names
+# `dmp` makes the kernel run /sbin/modprobe dm-dmp, which finds dmp.ko by its
+# alias once it is installed under /lib/modules (as a package installs it).
+t_autoload_by_alias() {
+	local rel loop
+	rel=$(uname -r)
+	grep -q '^dmp ' /proc/modules && fail "dmp is loaded before the case"
+	assert_eq "$($MODINFO -F alias $KO)" dm-dmp "alias"
+	loop=$(loopdev 4)
+	# Not installed: the table is refused (unknown target type).
+	echo "0 8192 dmp $loop 0" | refuse $DMSETUP create dmp1
+	grep -q '^dmp ' /proc/modules && fail "dmp loaded without being installed"
+	mkdir -p "/lib/modules/$rel/updates"
+	must cp $KO "/lib/modules/$rel/updates/dmp.ko"
+	must $DEPMOD -a
+	grep -qx 'alias dm-dmp dmp' "/lib/modules/$rel/modules.alias" ||
+		fail "depmod wrote no 'alias dm-dmp dmp' to modules.alias"
+	dm dmp1 "0 8192 dmp $loop 0"
+	grep -q '^dmp ' /proc/modules || fail "dmsetup create of a dmp table did not load dmp"
+	assert_eq "$($DMSETUP table dmp1)" "0 8192 dmp $(($(stat -c 0x%t $loop))):$(($(stat -c 0x%T $loop))) 0" "table of dmp1"
+	dwrite /dev/mapper/dmp1 4096 2
+	status_is dmp1 "read_reqs=0 read_bytes=0 write_reqs=2 write_bytes=8192 other_reqs=0 errors=0"
+	must $DMSETUP remove dmp1
+	must rmmod dmp
+}
+
 t_rmmod_refused_while_in_use() {
 	load
 	loop=$(loopdev 4)

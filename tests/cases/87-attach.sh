@@ -295,7 +295,10 @@ t_attach_boot_path_config() {
 	# Run again (a restart of the unit): nothing to do, success.
 	must $DMPCTL attach --config $T/attach.conf
 	assert_eq "$(cat $T/.out)" "$(printf 'vg0-lv0: already attached (2 dmp targets), nothing to do\nvg0-lv1: already attached (1 dmp targets), nothing to do')" "boot attach again"
-	must $DMPCTL detach --config $T/attach.conf
+	# Stopping the unit (package removal) detaches them.
+	stop=$(sed -n 's/^ExecStop=//p' $unit)
+	assert_eq "$stop" "/usr/sbin/dmpctl detach --config /etc/dmp/attach.conf" "the unit's stop command"
+	must $(echo "$stop" | sed "s|/usr/sbin/dmpctl|$DMPCTL|; s|/etc/dmp/attach.conf|$T/attach.conf|")
 	assert_eq "$(table_of vg0-lv0)" "$lv0" "vg0-lv0 detached"
 	assert_eq "$(table_of vg0-lv1)" "$lv1" "vg0-lv1 detached"
 	# A bad configuration: one line naming the line, nothing changed.

@@ -62,11 +62,11 @@ check "promtool test rules deploy/prometheus/dmp-rules.test.yml" \
 	promtool test rules deploy/prometheus/dmp-rules.test.yml
 
 # systemd-analyze verify wants the ExecStart binary: dmpstat's units with the
-# freshly built dmpstat in place of /usr/local/sbin/dmpstat (dmpctl's unit is
+# freshly built dmpstat in place of /usr/sbin/dmpstat (dmpctl's unit is
 # checked by attach.sh).
 mkdir -p "$tmp/units"
 for u in deploy/systemd/dmpstat-*.service; do
-	sed "s|/usr/local/sbin/dmpstat|${CARGO_TARGET_DIR:-$root/tools/target}/release/dmpstat|g" "$u" >"$tmp/units/$(basename "$u")"
+	sed "s|/usr/sbin/dmpstat|${CARGO_TARGET_DIR:-$root/tools/target}/release/dmpstat|g" "$u" >"$tmp/units/$(basename "$u")"
 done
 for u in "$tmp"/units/*.service; do
 	check "systemd-analyze verify deploy/systemd/$(basename "$u"), nothing to say" silent systemd-analyze verify "$u"

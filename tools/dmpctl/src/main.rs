@@ -102,6 +102,11 @@ fn usage(m: &str) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // `dmpctl --generate man|bash|zsh|fish DIR` (hidden): the man pages and
+    // completions, from the same clap definition (package build).
+    if let Some(code) = dmpdev::generate::handle(<Args as clap::CommandFactory>::command) {
+        return code;
+    }
     let args = match Args::try_parse() {
         Ok(a) => a,
         Err(e) => {

@@ -74,3 +74,5 @@ mod tests {
         assert_eq!(os_text(&e), "No such device or address");
     }
 }
+
+pub mod generate;

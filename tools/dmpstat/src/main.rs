@@ -29,6 +29,11 @@ enum Fail {
 }
 
 fn main() -> ExitCode {
+    // `dmpstat --generate man|bash|zsh|fish DIR` (hidden): the man page and
+    // completions, from the same clap definition (package build).
+    if let Some(code) = dmpdev::generate::handle(<Args as clap::CommandFactory>::command) {
+        return code;
+    }
     // Block SIGINT and SIGTERM: they are taken only between reports (by
     // sigtimedwait), so a report is always written whole.
     let signals = block_signals();
