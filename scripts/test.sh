@@ -25,13 +25,13 @@
 #                      for, not booted (default: none)
 #   DMP_TEST_FILTER=regex          only guest cases whose name matches it
 #   DMP_TEST_SLOTS=N               room for jobs at once, in quarter-cores (12)
-#   DMP_TEST_SYSTEM=0              skip the real-system leg
+#   DMP_TEST_SYSTEM=0              skip the real-system leg (and the packages)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sched.sh"
 cd "$DMP_ROOT"
 
-legs=${DMP_TEST_KERNELS:-normal debug newest debian:trixie-backports:amd64 debian:sid:amd64 debian:trixie-backports:rt-amd64}
+legs=${DMP_TEST_KERNELS:-normal debug newest debian:trixie-backports:amd64 debian:trixie-backports:rt-amd64 debian:sid:amd64}
 build_only=${DMP_TEST_BUILD_ONLY-}
 
 # Which guest cases run on which leg (README, "What runs where"). Every case
@@ -290,9 +290,26 @@ j_check() {
 	return 0
 }
 
-j_dkms() {
-	tests/dkms-check.sh
-	result "dkms builds for Debian's stock Rust kernel and skips a kernel without Rust" $?
+# The Debian packages (make deb) with the Rust metadata of the two stock
+# kernels the real-system leg installs, checked by lintian.
+SYSTEM_KERNELS="debian:trixie-backports:amd64 debian:trixie-backports:rt-amd64"
+j_debs() {
+	local k args=()
+	for k in $SYSTEM_KERNELS; do args+=(--kernel "$k"); done
+	scripts/deb.sh --lintian --out out/deb "${args[@]}"
+	result "the Debian packages build, and lintian finds no error in them" $?
+}
+# The real-system leg's image (cached) and the leg itself.
+j_image() { bash tests/system/run.sh --image-only -o out/system; }
+j_system() {
+	local rc hp hf
+	bash tests/system/run.sh --debs out/deb -o out/system 2>&1 | tee out/system.log
+	rc=${PIPESTATUS[0]}
+	hp=$(grep -c '^ok - ' out/system.log)
+	hf=$(grep -c '^not ok - ' out/system.log)
+	[ "$rc" -eq 0 ] || [ "$hf" -gt 0 ] || hf=1
+	add_counts "$hp" "$hf"
+	return 0
 }
 
 # --- the graph ---------------------------------------------------------------
@@ -327,11 +344,24 @@ chroot_of() { # stock variant -> its chroot job
 # the kernels that are ready (a TCG guest keeps about one core busy).
 for v in "${self_legs[@]}"; do job "kernel:$v" 8 "" j_kernel "$v"; done
 for s in "${stock_legs[@]}"; do job "tree:$s" 4 "$(chroot_of "$s")" j_tree "$s"; done
+# The real-system leg: the packages installed into a Debian 13 image booted
+# with systemd, rebooted and purged (tests/system/run.sh). It installs the
+# two stock trixie-backports kernels whose trees the legs prepare. Its image
+# (debootstrap, mkfs) is made beside the first kernel build.
+system=
+if [ "${DMP_TEST_SYSTEM:-1}" != 0 ] && has debian:trixie-backports:amd64 && has debian:trixie-backports:rt-amd64; then
+	system=1
+	job image 2 "" j_image
+fi
 job host 4 "" j_host
 has normal && job refusals 2 "kernel:normal" j_refusals
 for v in $legs $build_only; do
 	job "ko:$v" 2 "$(needs_of "$v")" j_ko "$v"
 done
+if [ -n "$system" ]; then
+	job debs 4 "tree:debian:trixie-backports:amd64 tree:debian:trixie-backports:rt-amd64 host" j_debs
+	job system 4 "image debs" j_system
+fi
 for v in $legs; do
 	case $v in
 	normal | debian:sid:amd64 | debian:trixie-backports:rt-amd64) skip= ;;
@@ -350,8 +380,6 @@ done
 has normal && job "suite:normal tsc=unstable" 4 "ko:normal host" j_suite normal ktime 1200 tsc=unstable \
 	"${DMP_TEST_FILTER:-latency|histogram|stats_clear|reload_keeps|json_equals|counted_exactly|concurrent_fio}" "" \
 	out/ko/normal-noconst/dmp.ko
-# DKMS with Debian 13's dkms in a throwaway overlay of the trixie chroot.
-has debian:trixie-backports:amd64 && job dkms 4 "tree:debian:trixie-backports:amd64" j_dkms
 for s in tests/host-checks/*.sh; do
 	n=$(basename "$s" .sh)
 	needs=host
