@@ -23,7 +23,13 @@ mirror=$({ sed -n 's/^URIs: *\([^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/*.so
 [ -n "$mirror" ] || mirror=$({ sed -n 's/^deb \(http[^ ]*\) .*/\1/p' /etc/apt/sources.list 2>/dev/null || true; } |
 	grep -v security | head -1)
 [ -n "$mirror" ] || die "no Debian mirror found in the apt sources"
-echo "deb $mirror $suite main" >"$root/sources.list"
+# One run at a time per suite (the test command's jobs run side by side):
+# another run's `apt-get update`, or its rewrite of the list, would show this
+# one an empty index.
+exec 7>"$root/.lock"
+flock 7
+[ "$(cat "$root/sources.list" 2>/dev/null)" = "deb $mirror $suite main" ] ||
+	echo "deb $mirror $suite main" >"$root/sources.list"
 apt_opts=(
 	-o Dir::Etc::sourcelist="$root/sources.list" -o Dir::Etc::sourceparts=-
 	-o Dir::State::Lists="$root/lists" -o Dir::Cache="$root/cache"
