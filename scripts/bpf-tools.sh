@@ -21,14 +21,7 @@ log "building the guest's bpftrace archive"
 root=$(mktemp -d)
 chmod 755 "$root"
 trap 'rm -rf "$root"' EXIT
-for t in "${TOOLS[@]}"; do
-	mkdir -p "$root$(dirname "$t")"
-	cp -L "$t" "$root$t"
-	ldd "$t" | grep -oE '/[^ ]+' | while read -r lib; do
-		mkdir -p "$root$(dirname "$lib")"
-		[ -e "$root$lib" ] || cp -L "$lib" "$root$lib"
-	done
-done
+copy_with_libs "$root" "${TOOLS[@]}"
 mkdir -p "$(dirname "$out")"
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$out.tmp"
 mv "$out.tmp" "$out"

@@ -39,13 +39,7 @@ cp /bin/busybox "$root/bin/busybox"
 # modules.alias.
 ln -s /usr/sbin/modprobe "$root/sbin/modprobe"
 # Shared objects of the tools, and the dynamic loader, at their own paths.
-for t in "${TOOLS[@]}"; do
-	cp -L "$t" "$root$t"
-	ldd "$t" | grep -oE '/[^ ]+' | while read -r lib; do
-		mkdir -p "$root$(dirname "$lib")"
-		[ -e "$root$lib" ] || cp -L "$lib" "$root$lib"
-	done
-done
+copy_with_libs "$root" "${TOOLS[@]}"
 # e2fsprogs and dmsetup look for these.
 echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
 echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>"$root/etc/passwd"

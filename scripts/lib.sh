@@ -96,3 +96,18 @@ kernel_key() {
 }
 
 kernel_dir() { echo "$DMP_CACHE/kernel/$(kernel_key "$1")"; }
+
+# copy_with_libs ROOT PROGRAM...: each program and the shared objects ldd
+# lists for it (the dynamic loader too), at their own paths under ROOT.
+copy_with_libs() {
+	local root=$1 t lib
+	shift
+	for t in "$@"; do
+		mkdir -p "$root$(dirname "$t")"
+		cp -L "$t" "$root$t"
+		ldd "$t" | grep -oE '/[^ ]+' | while read -r lib; do
+			mkdir -p "$root$(dirname "$lib")"
+			[ -e "$root$lib" ] || cp -L "$lib" "$root$lib"
+		done
+	done
+}

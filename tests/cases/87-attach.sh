@@ -56,6 +56,22 @@ ctl() {
 
 table_of() { $DMSETUP table "$1"; }
 
+# stuck_write DEV: a 4 KiB direct write to /dev/mapper/DEV at block 7 that
+# waits in a suspended device below it (pid in $dd_pid).
+stuck_write() {
+	$DD if=/dev/urandom of=/dev/mapper/$1 bs=4k count=1 seek=7 oflag=direct conv=notrunc status=none &
+	dd_pid=$!
+	sleep 1
+	kill -0 $dd_pid 2>/dev/null || fail "the write did not wait for the suspended device"
+}
+
+# stuck_write_ends BELOW: the write still waits; BELOW resumes and it completes.
+stuck_write_ends() {
+	kill -0 $dd_pid 2>/dev/null || fail "the write ended while the device below was suspended"
+	must $DMSETUP resume $1
+	wait $dd_pid || fail "the write failed"
+}
+
 # state NAME: "ACTIVE LIVE" when running on its live table only.
 state() {
 	$DMSETUP info "$1" | grep -E '^(State|Tables present):' | sed 's/.*: *//' | tr '\n' ' ' | sed 's/ $//'
@@ -236,10 +252,7 @@ t_attach_suspend_stuck_below_times_out() {
 	dm up "0 16384 linear /dev/mapper/low 0"
 	up=$(table_of up)
 	must $DMSETUP suspend low
-	$DD if=/dev/urandom of=/dev/mapper/up bs=4k count=1 seek=7 oflag=direct conv=notrunc status=none &
-	dd_pid=$!
-	sleep 1
-	kill -0 $dd_pid 2>/dev/null || fail "the write did not wait for the suspended device"
+	stuck_write up
 	t0=$(date +%s)
 	ctl 1 attach --timeout 2 up
 	t1=$(date +%s)
@@ -247,9 +260,7 @@ t_attach_suspend_stuck_below_times_out() {
 	[ $((t1 - t0)) -le 10 ] || fail "dmpctl took $((t1 - t0)) s (its timeout: 2 s)"
 	assert_eq "$(table_of up)" "$up" "table after the cancelled attach"
 	assert_eq "$(state up)" "ACTIVE LIVE" "up live, not suspended, no inactive table"
-	kill -0 $dd_pid 2>/dev/null || fail "the write ended while the lower device was suspended"
-	must $DMSETUP resume low
-	wait $dd_pid || fail "the write failed"
+	stuck_write_ends low
 	# Nothing stuck any more: attach works and the data is there.
 	ctl 0 attach up
 	assert_eq "$out" "up: attached (1 linear targets now dmp)" "attach once unstuck"

@@ -418,18 +418,13 @@ t_attach_layered_suspend_stuck_below() {
 	dm up "$(printf '0 8192 linear /dev/mapper/low 0\n8192 8192 zero')"
 	up=$(table_of up)
 	must $DMSETUP suspend low
-	$DD if=/dev/urandom of=/dev/mapper/up bs=4k count=1 seek=7 oflag=direct conv=notrunc status=none &
-	dd_pid=$!
-	sleep 1
-	kill -0 $dd_pid 2>/dev/null || fail "the write did not wait for the suspended device"
+	stuck_write up
 	ctl 1 attach --timeout 2 up
 	assert_eq "$out" "dmpctl: up: not attached: the suspend did not finish within 2 s (I/O stuck below?); cancelled; the device runs on its own table, nothing changed" "stuck suspend"
 	assert_eq "$(table_of up)" "$up" "table after the cancelled attach"
 	assert_eq "$(state up)" "ACTIVE LIVE" "up live, not suspended, no inactive table"
 	no_lower
-	kill -0 $dd_pid 2>/dev/null || fail "the write ended while the device below was suspended"
-	must $DMSETUP resume low
-	wait $dd_pid || fail "the write failed"
+	stuck_write_ends low
 	ctl 0 attach up
 	must $DD if=/dev/mapper/up of=$T/a bs=4k skip=7 count=1 iflag=direct
 	must $DD if=$loop of=$T/b bs=4k skip=7 count=1 iflag=direct
