@@ -408,15 +408,15 @@ log "booting the image ($REL, TCG; serial console: $RUN/console.log, test lines:
 # QEMU's default CPU model (TCG emulates its SSE code faster than -cpu max's
 # AVX), no mitigations (page table isolation costs TCG much at each system
 # call): settings of the test's VM, not of the system in it.
-qemu-system-x86_64 -accel tcg,thread=multi -m 2048 -smp 2 -nodefaults -display none \
+# Stopped after DMP_SYSTEM_TIMEOUT seconds (exit 124) by timeout(1), which
+# ends with QEMU: a sleeping watchdog would hold this job's output open.
+timeout --foreground "${DMP_SYSTEM_TIMEOUT:-1200}" qemu-system-x86_64 -accel tcg,thread=multi -m 2048 -smp 2 -nodefaults -display none \
 	-kernel "$RUN/vmlinuz-$REL" -initrd "$RUN/initrd.img-$REL" \
 	-append "root=/dev/vda rw console=ttyS0 panic=-1 systemd.firstboot=off mitigations=off" \
 	-drive "file=$ROOT_IMG,if=virtio,format=raw" -drive "file=$RUN/vg.img,if=virtio,format=raw" \
 	-serial "file:$RUN/console.log" -serial "file:$RUN/guest.log" -nic none \
 	>"$RUN/qemu.log" 2>&1 &
 QPID=$!
-(sleep "${DMP_SYSTEM_TIMEOUT:-1200}" && kill "$QPID" 2>/dev/null) &
-WATCHDOG=$!
 boot_t0=$SECONDS
 while IFS= read -r line; do
 	echo "$((SECONDS - boot_t0)) $line" >>"$RUN/guest-times.log"
@@ -439,7 +439,6 @@ while IFS= read -r line; do
 done < <(tail -n +1 -f --pid=$QPID "$RUN/guest.log")
 wait "$QPID" && qrc=0 || qrc=$?
 QPID=
-kill "$WATCHDOG" 2>/dev/null || true
 if ! grep -q '^SYSTEM-TEST-END ' "$RUN/guest.log"; then
 	echo "not ok - the guest ran both boots to the end (qemu exit $qrc; last console lines below)"
 	tail -25 "$RUN/console.log" | sed 's/^/#   /'
