@@ -13,7 +13,7 @@ TOOLS=(
 	/usr/sbin/dmsetup /usr/bin/fio /usr/bin/dd /usr/bin/md5sum /usr/bin/cmp
 	/usr/sbin/losetup /usr/sbin/blockdev /usr/sbin/blkdiscard /usr/bin/fallocate
 	/usr/bin/setpriv /usr/sbin/mkfs.ext4 /usr/sbin/mke2fs /usr/sbin/e2fsck
-	/usr/sbin/modinfo /usr/sbin/insmod /usr/sbin/modprobe /usr/sbin/depmod /usr/sbin/blkzone /usr/bin/stat /usr/bin/od /usr/bin/timeout /usr/bin/nproc
+	/usr/sbin/modinfo /usr/sbin/insmod /usr/sbin/modprobe /usr/sbin/depmod /usr/sbin/blkzone /usr/bin/stat /usr/bin/od /usr/bin/timeout /usr/bin/nproc /usr/bin/flock
 	/usr/bin/prometheus /usr/bin/prometheus-node-exporter
 	/usr/sbin/lvm /usr/sbin/resize2fs
 	/usr/sbin/cryptsetup /usr/sbin/veritysetup /usr/sbin/thin_check /usr/sbin/cache_check

@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # dmpctl on every bio-based device a real system has: dmp inserted as a
 # layer (the device's table moved to a hidden lower device, the device
-# mapping dmp over it) on LVM-thin, LUKS2, LVM RAID1, lvmcache and striped
-# volumes, with their filesystems mounted and fio verifying across attach
-# and detach; refusals; every step of attach and detach cut short; what LVM
-# commands do to a layered volume. Helpers of 87-attach.sh (ctl, fio_*,
-# lvm_setup, table_of, state) are used here.
+# mapping dmp over it) on LUKS2 and LVM striped volumes, in place on the
+# linear sub-volumes of LVM RAID1, mirror and lvmcache volumes (whose tables
+# LVM runs itself), refused on LVM thin volumes with where to go instead;
+# with their filesystems mounted and fio verifying across attach and
+# detach; refusals; every step of attach and detach cut short, dmpctl
+# killed at random moments; what LVM commands (lvextend, --refresh,
+# snapshots, lvconvert --repair of a failed RAID leg, vgchange -an) do to
+# an attached volume, with lvs' figures as without dmp. Helpers of
+# 87-attach.sh (ctl, fio_*, lvm_setup, table_of, state) are used here.
 
 CRYPTSETUP=/usr/sbin/cryptsetup
 VERITYSETUP=/usr/sbin/veritysetup
@@ -65,12 +69,8 @@ layered_in_use() {
 	assert_eq "$out" "$line" "attach under fio"
 	assert_eq "$(table_of "$name")" "0 $sz dmp $(devno $lower) 0" "$name's table while attached"
 	assert_eq "$(table_of $lower)" "$own" "the lower device's table"
-	u=$($DMSETUP info -c --noheadings -o uuid "$name")
-	case $u in
-	LVM-*) u=$u-dmp ;; # a layer of the LV, as LVM names its own
-	*) u=DMP-LOWER-$(devno "$name")-$u ;;
-	esac
-	assert_eq "$($DMSETUP info -c --noheadings -o uuid $lower)" "$u" "lower UUID"
+	u=DMP-LOWER-$(devno "$name")-$($DMSETUP info -c --noheadings -o uuid "$name")
+	assert_eq "$($DMSETUP info -c --noheadings -o uuid $lower)" "${u:0:128}" "lower UUID"
 	assert_eq "$($DMPCTL status)" "$name: layered over $lower ($(devno $lower), its $kind table)" "dmpctl status"
 	kill -0 $fio_pid 2>/dev/null || fail "fio ended before the detach"
 	w=$(stat_field "$name" write_reqs)
@@ -111,17 +111,37 @@ t_attach_layered_lvm_thin() {
 	lvm_vg1 48
 	must $LVM lvcreate -q -y --type thin-pool -L 24M -n pool vg1 $pv1
 	must $LVM lvcreate -q -y -V 24M -T vg1/pool -n thin1
-	layered_in_use vg1-thin1 thin
-	# The boot path (deploy/systemd/dmp-attach.service's command): a
-	# layered volume named in the configuration file as today.
-	printf '# at boot\nvg1/thin1\n' >$T/attach.conf
-	ctl 0 attach --wait 5 --config $T/attach.conf
-	assert_eq "$out" "vg1-thin1: attached (layered: its thin table moved to vg1-thin1.dmp-lower $(devno vg1-thin1.dmp-lower), dmp over it)" "boot attach"
-	ctl 0 attach --wait 5 --config $T/attach.conf
-	assert_eq "$out" "vg1-thin1: already attached (layered over vg1-thin1.dmp-lower, its thin table there), nothing to do" "boot attach again"
-	ctl 0 detach --config $T/attach.conf
+	dwrite /dev/mapper/vg1-thin1 65536 8
+	lvs_before=$(lvs_of vg1/thin1 vg1/pool)
+	own=$(table_of vg1-thin1)
+	# A thin volume: LVM reloads it and reads its Data% itself; dmp goes
+	# neither above nor into it, and says where it can count instead.
+	ctl 1 attach vg1/thin1
+	assert_eq "$out" "dmpctl: vg1-thin1: not attached: it is an LVM thin volume: LVM reloads its thin table itself (lvextend, snapshots, lvchange --refresh) and reads lvs' Data% from it, so dmp can go neither above it (the next reload would leave a second live copy of the volume) nor into it; dmp can count the pool's data sub-volume instead (all the pool's volumes together): dmpctl attach vg1-pool_tdata; nothing changed" "thin volume"
+	assert_eq "$(table_of vg1-thin1)" "$own" "thin1's table after the refusal"
+	ctl 0 attach vg1-pool_tdata
+	assert_eq "$out" "vg1-pool_tdata: attached (1 linear targets now dmp)" "the pool's data"
+	assert_eq "$(lvs_of vg1/thin1 vg1/pool)" "$lvs_before" "lvs with dmp under the pool"
+	dread /dev/mapper/vg1-thin1 65536 8
+	status_is vg1-pool_tdata "read_reqs=8 read_bytes=524288 write_reqs=0 write_bytes=0 other_reqs=0 errors=0"
+	# LVM's own changes with no dmpctl run in between: the volume grows
+	# and goes, the pool's data stays counted; extending the pool reloads
+	# its data sub-volume with LVM's linear table (dmp is off it, one copy).
+	must $LVM lvextend -q -L +16M vg1/thin1
+	must $LVM lvremove -q -y vg1/thin1
+	assert_eq "$(table_of vg1-pool_tdata | cut -d' ' -f3)" dmp "pool_tdata after lvextend + lvremove of a volume"
+	must $LVM lvextend -q -L +8M vg1/pool
+	assert_eq "$(table_of vg1-pool_tdata | cut -d' ' -f3 | sort -u)" linear "pool_tdata after LVM reloaded it"
 	no_lower
+	# The boot path (deploy/systemd/dmp-attach.service's command).
+	printf '# at boot\nvg1/pool_tdata\n' >$T/attach.conf
+	ctl 0 attach --wait 5 --config $T/attach.conf
+	assert_eq "$out" "vg1-pool_tdata: attached (2 linear targets now dmp)" "boot attach"
+	ctl 0 attach --wait 5 --config $T/attach.conf
+	assert_eq "$out" "vg1-pool_tdata: already attached (2 dmp targets), nothing to do" "boot attach again"
+	ctl 0 detach --config $T/attach.conf
 	must $LVM vgchange -q -an vg1
+	assert_eq "$($DMSETUP info -c --noheadings -o name | grep -c vg1)" 0 "vg1's devices after vgchange -an"
 }
 
 # LUKS2 by cryptsetup. Where the kernel has a keyring (CONFIG_KEYS) and
@@ -158,25 +178,130 @@ t_attach_layered_luks2() {
 	key=$($DMSETUP table --showkeys luks1 | cut -d' ' -f5)
 	case $key in :*) fail "the key is still in the keyring after refresh --disable-keyring" ;; esac
 	layered_in_use luks1 crypt
+	# Closed while attached: the kernel removes the lower device (deferred
+	# removal) with the mapping, nothing is left holding the key.
+	ctl 0 attach luks1
 	must $CRYPTSETUP close luks1
+	no_lower
+	assert_eq "$($DMSETUP info -c --noheadings -o name | grep -c luks1)" 0 "luks1's devices after close"
 }
 
-# LVM RAID1, lvmcache (dm-cache on a cache volume) and a striped LV, in one
-# VG.
+# lvs_of LV...: what lvs reports of these volumes' state (LVM reads it
+# from their top devices' status).
+# (stderr too: a warning of LVM's about the table it found shows.) For a
+# cache, whose dirty blocks its policy writes back in the background,
+# lvs_of_stable leaves that figure out.
+lvs_of() {
+	$LVM lvs --noheadings --separator : \
+		-o lv_name,data_percent,copy_percent,cache_dirty_blocks,lv_health_status "$@" 2>&1 | tr -d ' '
+}
+lvs_of_stable() { lvs_of "$@" | cut -d: -f1-3,5; }
+
+# wait_synced LV: its RAID or mirror copy is complete (lvs Cpy%Sync 100.00).
+wait_synced() {
+	local i=0
+	while [ "$($LVM lvs --noheadings -o copy_percent "$1" | tr -d ' ')" != 100.00 ]; do
+		i=$((i + 1))
+		[ $i -gt 600 ] && fail "$1 not in sync after 60 s: $(lvs_of "$1")"
+		sleep 0.1
+	done
+}
+
+# sub_in_use LV NAME KIND LEGS: ext4 on NAME, fio writing and verifying;
+# attach and detach while it runs (dmp in place on the dm devices LEGS,
+# the volume's own KIND table untouched); lvs' figures the same as without
+# dmp; exact figures on the legs from an attach on.
+sub_in_use() {
+	local lv=$1 name=$2 kind=$3 legs=$4 own sz fs l
+	own=$(table_of "$name")
+	sz=$(sectors /dev/mapper/$name)
+	fs=$((sz / 2048 - 1))
+	must $MKFS -q -F -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 /dev/mapper/$name ${fs}M
+	mkdir -p $T/mnt
+	must mount -o noatime /dev/mapper/$name $T/mnt
+	$FIO --output=$T/fio.log --name=v --filename=$T/mnt/fio.dat --size=6M \
+		--rw=randwrite --bs=4k --direct=1 --ioengine=psync --verify=crc32c \
+		--verify_backlog=32 --verify_fatal=1 --time_based --runtime=4 --fsync=8 &
+	fio_pid=$!
+	sleep 0.5
+	kill -0 $fio_pid 2>/dev/null || fail "fio ended before the attach"
+	ctl 0 attach "$lv"
+	assert_eq "$out" "$name: attached (in place on the $(echo $legs | wc -w) linear sub-volumes under its $kind table, which stays LVM's: $(echo $legs | sed 's/ /, /g'))" "attach $lv under fio"
+	assert_eq "$(table_of "$name")" "$own" "$name's own table while attached"
+	for l in $legs; do
+		assert_eq "$(table_of $l | cut -d' ' -f3 | sort -u)" dmp "$l while attached"
+	done
+	no_lower
+	kill -0 $fio_pid 2>/dev/null || fail "fio ended before the detach"
+	ctl 0 detach "$lv"
+	assert_eq "$out" "$name: detached (the $(echo $legs | wc -w) sub-volumes under its $kind table linear again: $(echo $legs | sed 's/ /, /g'))" "detach $lv under fio"
+	fio_check
+	must umount $T/mnt
+	must $FSCK -fn /dev/mapper/$name
+	sync
+	before=$(lvs_of_stable "$lv")
+	ctl 0 attach "$lv"
+	assert_eq "$(lvs_of_stable "$lv")" "$before" "lvs of $lv with dmp on its legs"
+	ctl 0 attach "$lv"
+	assert_eq "$out" "$name: already attached (in place on the $(echo $legs | wc -w) linear sub-volumes under its $kind table: $(echo $legs | sed 's/ /, /g')), nothing to do" "attach $lv again"
+}
+
+# LVM RAID1 (resyncing for real), a legacy mirror where the kernel has
+# dm-mirror, lvmcache in writeback with dirty blocks, and a striped LV, in
+# one VG.
 t_attach_layered_lvm_raid1_cache_striped() {
 	need_dmpctl
 	load
 	targets dm-raid raid1 dm-cache dm-cache-smq
 	lvm_vg1 64
-	must $LVM lvcreate -q -y --type raid1 -m 1 --nosync -L 16M -n r1 vg1
-	layered_in_use vg1-r1 raid
+	# RAID1 attached while its first resync runs.
+	must $LVM lvcreate -q -y --type raid1 -m 1 -L 16M -n r1 vg1
+	sub_in_use vg1/r1 vg1-r1 raid "vg1-r1_rimage_0 vg1-r1_rimage_1"
+	wait_synced vg1/r1
+	assert_eq "$(lvs_of vg1/r1)" "r1::100.00::" "lvs of the synced RAID1 with dmp on its legs"
+	# Each write reaches both legs once; the reads are shared between them.
+	dwrite /dev/mapper/vg1-r1 4096 2 100
+	dread /dev/mapper/vg1-r1 4096 6 200
+	for l in vg1-r1_rimage_0 vg1-r1_rimage_1; do
+		assert_eq "$(stat_field $l write_reqs):$(stat_field $l write_bytes)" 2:8192 "$l writes"
+	done
+	assert_eq "$(($(stat_field vg1-r1_rimage_0 read_reqs) + $(stat_field vg1-r1_rimage_1 read_reqs)))" 6 "reads of both legs"
+	ctl 0 detach vg1/r1
+	if $MODPROBE dm-mirror 2>/dev/null; then
+		must $LVM lvcreate -q -y --type mirror -m 1 --mirrorlog core -L 8M -n m1 vg1
+		wait_synced vg1/m1
+		sub_in_use vg1/m1 vg1-m1 mirror "vg1-m1_mimage_0 vg1-m1_mimage_1"
+		assert_eq "$(lvs_of vg1/m1)" "m1::100.00::" "lvs of the mirror with dmp on its legs"
+		ctl 0 detach vg1/m1
+		must $LVM lvremove -q -y vg1/m1
+	else
+		note "no dm-mirror on this kernel: the legacy mirror not run"
+	fi
+	# lvmcache, writeback: dmp on its origin; the dirty blocks LVM reports
+	# are the same; uncaching writes them back through dmp.
 	must $LVM lvcreate -q -y -L 16M -n c1 vg1 $pv1
 	must $LVM lvcreate -q -y -L 8M -n cvol vg1 $pv2
-	must $LVM lvconvert -q -y --type cache --cachevol cvol vg1/c1
-	layered_in_use vg1-c1 cache
+	must $LVM lvconvert -q -y --type cache --cachevol cvol --cachemode writeback vg1/c1
+	sub_in_use vg1/c1 vg1-c1 cache "vg1-c1_corig"
+	dwrite /dev/mapper/vg1-c1 4096 64 1000
+	must $DD if=/dev/mapper/vg1-c1 of=$T/c1 bs=1M iflag=direct
+	sync
+	dirty=$(lvs_of vg1/c1)
+	note "lvs of the cached volume, writeback, with dmp on its origin: $dirty"
+	case $(echo "$dirty" | cut -d: -f4) in
+	'' | *[!0-9]*) fail "lvs gives no dirty blocks for vg1/c1: $dirty" ;;
+	esac
+	w=$(stat_field vg1-c1_corig write_reqs)
+	must $LVM lvconvert -q -y --uncache vg1/c1
+	assert_eq "$(table_of vg1-c1 | cut -d' ' -f3 | sort -u)" linear "vg1/c1 after uncache (LVM's own table)"
+	must $DD if=/dev/mapper/vg1-c1 of=$T/c1b bs=1M iflag=direct
+	must $CMP $T/c1 $T/c1b
+	note "writes to the origin counted before uncache: $w"
+	# Striped: no state of its own, a layer.
 	must $LVM lvcreate -q -y -i 2 -I 64k -L 16M -n st vg1
 	layered_in_use vg1-st striped
 	must $LVM vgchange -q -an vg1
+	assert_eq "$($DMSETUP info -c --noheadings -o name | grep -c vg1)" 0 "vg1's devices after vgchange -an"
 }
 
 # What device-mapper cannot do, refused with one line before anything
@@ -337,73 +462,199 @@ st: not attached (its striped table has no dmp), nothing to do" ;;
 	done
 }
 
-# reattach NAME WHAT: after an LVM reload of an attached LV, which put
-# LVM's table back, dmpctl lists the lower device left unused, and attach
-# removes it and attaches again.
-reattach() {
-	assert_eq "$(table_of $1 | cut -d' ' -f3)" thin "after $2: LVM's table"
-	assert_eq "$($DMPCTL status)" "$1.dmp-lower: orphan lower device (of $1), nothing uses it: dmpctl attach or detach removes it" "status after $2"
-	out=$($DMPCTL attach $1 2>&1) || fail "attach after $2: $out"
-	assert_eq "$out" "$1.dmp-lower: removed (a lower device nothing used)
-$1: attached (layered: its thin table moved to $1.dmp-lower $(devno $1.dmp-lower), dmp over it)" "attach after $2"
-	note "after $2: $(echo "$out" | tr '\n' ';')"
+# After the lower device went live, the device's old copy of its targets
+# is never resumed again: a detach then hands back a new copy made from the
+# lower device's table. A cut attach whose device someone else resumed
+# (dmp live over a lower device that never went live: its I/O waits) is
+# completed by attach and by detach. dmpctl killed (SIGKILL) at random
+# moments, inside its ioctls, and interrupted (SIGTERM, SIGINT): the device
+# is never left suspended by a signal it could hold back, the next run
+# completes or undoes, and no device is left.
+t_attach_layered_cut_handback_and_kills() {
+	need_dmpctl
+	load
+	a=$(loopdev 8)
+	b=$(loopdev 8)
+	dm st "0 32768 striped 2 64 $a 0 $b 0"
+	st=$(table_of st)
+	must $DD if=/dev/urandom of=$T/pattern bs=64k count=16
+	must $DD if=$T/pattern of=/dev/mapper/st bs=64k oflag=direct conv=notrunc
+	out=$(DMPCTL_STOP_AFTER=resume-lower $DMPCTL attach st 2>&1)
+	assert_eq "$?:$out" "3:st: stopped after resume-lower (DMPCTL_STOP_AFTER)" "attach cut after resume-lower"
+	ldev=$(devno st.dmp-lower)
+	ctl 0 detach st
+	assert_eq "$out" "st: detached (its striped table is back, st.dmp-lower removed)" "detach after resume-lower: a new copy"
+	assert_eq "$(table_of st)" "$st" "st's table"
+	assert_eq "$(state st)" "ACTIVE LIVE" "st live"
+	pattern_ok /dev/mapper/st
+	no_lower
+	for verb in attach detach; do
+		out=$(DMPCTL_STOP_AFTER=suspend-top $DMPCTL attach st 2>&1)
+		assert_eq "$?:$out" "3:st: stopped after suspend-top (DMPCTL_STOP_AFTER)" "attach cut after suspend-top"
+		must $DMSETUP resume st
+		assert_eq "$(table_of st)" "0 32768 dmp $(devno st.dmp-lower) 0" "st resumed by someone else"
+		$DD if=/dev/mapper/st of=$T/back bs=64k count=16 iflag=direct status=none &
+		dd_pid=$!
+		sleep 0.5
+		kill -0 $dd_pid 2>/dev/null || fail "I/O to st did not wait for its lower device"
+		ctl 0 $verb st
+		case $verb in
+		attach) want="st: attached (layered over st.dmp-lower; an interrupted attach completed)" ;;
+		detach) want="st: detached (its striped table is back, st.dmp-lower removed)" ;;
+		esac
+		assert_eq "$out" "$want" "$verb after a resume by someone else"
+		wait $dd_pid || fail "the waiting read failed"
+		must $CMP $T/pattern $T/back
+		[ $verb = attach ] && ctl 0 detach st
+		assert_eq "$(table_of st)" "$st" "st's table after $verb"
+		no_lower
+	done
+	# SIGKILL at random moments: the next run completes or undoes.
+	kills=0
+	for i in $(seq 1 16); do
+		verb=attach
+		[ $((i % 2)) = 0 ] && verb=detach
+		$DMPCTL $verb st >/dev/null 2>&1 &
+		p=$!
+		sleep 0.0$((RANDOM % 40))
+		kill -9 $p 2>/dev/null && kills=$((kills + 1))
+		wait $p 2>/dev/null
+		out=$($DMPCTL $verb st 2>&1) || fail "$verb after SIGKILL $i: $out"
+		case $verb in
+		attach) assert_eq "$(table_of st)" "0 32768 dmp $(devno st.dmp-lower) 0" "attached after SIGKILL $i ($out)" ;;
+		detach) assert_eq "$(table_of st)" "$st" "detached after SIGKILL $i ($out)" ;;
+		esac
+		assert_eq "$(state st)" "ACTIVE LIVE" "st live after SIGKILL $i"
+		pattern_ok /dev/mapper/st
+	done
+	note "$kills of 16 runs killed before they ended"
+	no_lower
+	# SIGTERM and SIGINT during a switch: held back until the device is
+	# switched, so the device is never left suspended or half-loaded.
+	for sig in TERM INT TERM INT TERM INT; do
+		$DMPCTL attach st >/dev/null 2>&1 &
+		p=$!
+		sleep 0.0$((RANDOM % 40))
+		kill -$sig $p 2>/dev/null
+		wait $p 2>/dev/null
+		assert_eq "$(state st)" "ACTIVE LIVE" "st after SIG$sig"
+		ctl 0 detach st
+		assert_eq "$(table_of st)" "$st" "st's table after SIG$sig and detach"
+		no_lower
+	done
 }
 
-# LVM commands on a layered thin volume. LVM's own reload (lvextend,
-# lvchange --refresh, a thin snapshot) loads LVM's table: dmp is off the
-# volume and its lower device is left unused, for dmpctl to remove;
-# vgchange -an and lvremove remove the volume with its lower device (a
-# layer of the LV to LVM). No data lost, nothing blocks LVM.
+# one_copy NAME KIND: after an LVM command, one live table of type KIND
+# for NAME and no lower device: LVM's reload left no second copy.
+one_copy() {
+	assert_eq "$(table_of $1 | cut -d' ' -f3 | sort -u)" "$2" "$1's table after LVM's command"
+	no_lower
+}
+
+# LVM commands on attached volumes, with no dmpctl run in between: LVM's
+# own reload (lvextend, lvchange --refresh, a snapshot) puts LVM's table
+# back and the kernel removes the lower device at once (one live copy);
+# vgchange -an and lvremove remove an attached volume. A snapshot of an
+# attached origin; dmp on the origin's -real; lvconvert --repair of a RAID
+# leg failed under a writer, with dmp on the legs. LVM's lock of the VG
+# keeps dmpctl out while LVM holds it. No data lost, nothing blocks LVM.
 t_attach_layered_lvm_commands() {
 	need_dmpctl
 	load
-	targets dm-thin-pool
-	lvm_vg1 48
-	must $LVM lvcreate -q -y --type thin-pool -L 32M -n pool vg1 $pv1
-	must $LVM lvcreate -q -y -V 16M -T vg1/pool -n thin1
-	must $MKFS -q -F -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 /dev/mapper/vg1-thin1
-	mkdir -p $T/mnt
-	must mount -o noatime /dev/mapper/vg1-thin1 $T/mnt
-	must $DD if=/dev/urandom of=$T/mnt/data bs=64k count=16
-	sum=$($MD5SUM <$T/mnt/data)
-	sync
-	ctl 0 attach vg1/thin1
-	must $LVM lvextend -q -L +8M vg1/thin1
-	assert_eq "$(table_of vg1-thin1 | cut -d' ' -f1-2)" "0 49152" "size after lvextend"
-	reattach vg1-thin1 lvextend
-	must $RESIZE2FS /dev/mapper/vg1-thin1
-	must $LVM lvchange -q --refresh vg1/thin1
-	reattach vg1-thin1 "lvchange --refresh"
-	# A thin snapshot: lvcreate -s wants the snapshot target even for a
-	# thin one (lvm2 tools/lvcreate.c checks the segment type's target
-	# before it sees a thin origin).
-	snaps=
+	targets dm-raid raid1
+	lvm_setup
+	# PVs on dm devices, so that one can fail.
+	for p in a b c; do
+		l=$(loopdev 40)
+		dm pv$p "0 $(sectors $l) linear $l 0"
+	done
+	sed -i 's#"a|^/dev/loop|"#"a|^/dev/mapper/pv[abc]$|", "a|^/dev/loop|"#' $T/lvm/lvm.conf
+	must $LVM pvcreate -q /dev/mapper/pva /dev/mapper/pvb /dev/mapper/pvc
+	must $LVM vgcreate -q -s 4M vg1 /dev/mapper/pva /dev/mapper/pvb /dev/mapper/pvc
+	# A striped volume, layered: lvextend, --refresh, vgchange -an.
+	must $LVM lvcreate -q -y -i 2 -I 64k -L 8M -n st vg1 /dev/mapper/pva /dev/mapper/pvb
+	dwrite /dev/mapper/vg1-st 65536 16
+	must $DD if=/dev/mapper/vg1-st of=$T/st bs=64k count=16 iflag=direct
+	ctl 0 attach vg1/st
+	must $LVM lvextend -q -L +8M vg1/st
+	one_copy vg1-st striped
+	assert_eq "$(sectors /dev/mapper/vg1-st)" 32768 "size after lvextend"
+	ctl 0 attach vg1/st
+	must $LVM lvchange -q --refresh vg1/st
+	one_copy vg1-st striped
+	ctl 0 attach vg1/st
+	must $LVM vgchange -q -an vg1
+	assert_eq "$($DMSETUP info -c --noheadings -o name | grep -c vg1)" 0 "vg1's devices after vgchange -an"
+	no_lower
+	must $LVM vgchange -q -ay vg1
+	must $DD if=/dev/mapper/vg1-st of=$T/st2 bs=64k count=16 iflag=direct
+	must $CMP $T/st $T/st2
+	ctl 0 attach vg1/st
+	must $LVM lvremove -q -y vg1/st
+	no_lower
+	# LVM's lock of the VG held (as an LVM command holds it): dmpctl waits
+	# for it, then gives up with one line, nothing changed.
+	must $LVM lvcreate -q -y -L 8M -n lv0 vg1 /dev/mapper/pva
+	dwrite /dev/mapper/vg1-lv0 65536 16
+	must $DD if=/dev/mapper/vg1-lv0 of=$T/lv0 bs=64k count=16 iflag=direct
+	/usr/bin/flock /run/lock/lvm/V_vg1 sleep 3 &
+	lock_pid=$!
+	sleep 0.5
+	ctl 1 attach --timeout 1 vg1/lv0
+	assert_eq "$out" "dmpctl: vg1-lv0: not attached: LVM holds the lock of VG vg1 (/run/lock/lvm/V_vg1) for more than 1 s (an LVM command is changing it); nothing changed" "VG locked"
+	assert_eq "$(table_of vg1-lv0 | cut -d' ' -f3)" linear "lv0 after the refusal"
+	wait $lock_pid
+	# A snapshot of an attached origin: LVM's table back (one copy); then
+	# dmp on the origin's -real, under LVM's snapshot-origin.
+	ctl 0 attach vg1/lv0
 	if $MODPROBE dm-snapshot 2>/dev/null; then
-		must $LVM lvcreate -q -y -s -n snap1 vg1/thin1
-		reattach vg1-thin1 "lvcreate -s"
-		must $LVM lvchange -q -ay -K vg1/snap1
-		mkdir -p $T/snap
-		must mount -o ro,noload /dev/mapper/vg1-snap1 $T/snap
-		assert_eq "$($MD5SUM <$T/snap/data)" "$sum" "the snapshot's data"
-		must umount $T/snap
-		must $LVM lvchange -q -an vg1/snap1
-		snaps="snap1 "
+		must $LVM lvcreate -q -y -s -L 8M -n snap1 vg1/lv0
+		one_copy vg1-lv0 snapshot-origin
+		ctl 0 attach vg1/lv0
+		assert_eq "$out" "vg1-lv0: attached (in place on the 1 linear sub-volumes under its snapshot-origin table, which stays LVM's: vg1-lv0-real)" "attach a snapshot origin"
+		dwrite /dev/mapper/vg1-lv0 65536 4
+		assert_eq "$(stat_field vg1-lv0-real write_reqs)" 4 "origin writes on -real"
+		must $DD if=/dev/mapper/vg1-snap1 of=$T/snap bs=64k count=16 iflag=direct
+		must $CMP $T/lv0 $T/snap
+		must $LVM lvremove -q -y vg1/snap1
+		one_copy vg1-lv0 linear
 	else
 		note "no dm-snapshot on this kernel: lvcreate -s not run"
 	fi
-	assert_eq "$($MD5SUM <$T/mnt/data)" "$sum" "data through the layer"
-	must umount $T/mnt
-	# vgchange -an, attached: LVM removes the volume, its lower device,
-	# then the pool.
+	must $LVM lvremove -q -y vg1/lv0
+	# RAID1 on pva and pvb, dmp on its legs; pvb fails under a writer (an
+	# error table below it); LVM reports it; lvconvert --repair replaces
+	# the leg on pvc; the data is intact.
+	must $LVM lvcreate -q -y --type raid1 -m 1 -L 8M -n r1 vg1 /dev/mapper/pva /dev/mapper/pvb
+	wait_synced vg1/r1
+	dwrite /dev/mapper/vg1-r1 65536 32
+	must $DD if=/dev/mapper/vg1-r1 of=$T/r1 bs=64k count=32 iflag=direct
+	ctl 0 attach vg1/r1
+	$FIO --output=$T/fio.log --name=v --filename=/dev/mapper/vg1-r1 --offset=4M --size=4M \
+		--rw=randwrite --bs=4k --direct=1 --ioengine=psync --verify=crc32c \
+		--verify_backlog=32 --verify_fatal=1 --time_based --runtime=5 &
+	fio_pid=$!
+	sleep 1
+	must $DMSETUP load pvb --table "0 $(sectors /dev/mapper/pvb) error"
+	must $DMSETUP suspend pvb
+	must $DMSETUP resume pvb
+	fio_check
+	i=0
+	until lvs_of vg1/r1 | grep -q 'refresh\|partial'; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && fail "LVM does not see the failed leg: $(lvs_of vg1/r1)"
+		sleep 0.1
+	done
+	note "lvs with a failed leg, dmp on the legs: $(lvs_of vg1/r1 | tr '\n' ' ')"
+	must $LVM lvconvert -q -y --repair vg1/r1 /dev/mapper/pvc
+	wait_synced vg1/r1
+	assert_eq "$(lvs_of vg1/r1)" "r1::100.00::" "lvs after the repair"
+	must $DD if=/dev/mapper/vg1-r1 of=$T/r1b bs=64k count=32 iflag=direct
+	must $CMP $T/r1 $T/r1b
+	note "legs after the repair: $($DMSETUP table | grep rimage | cut -d' ' -f1,4 | tr '\n' ' ')"
+	must $LVM lvremove -q -y vg1/r1
 	must $LVM vgchange -q -an vg1
-	assert_eq "$($DMSETUP info -c --noheadings -o name | grep -c vg1)" 0 "vg1's devices after vgchange -an"
-	must $LVM vgchange -q -ay vg1
-	ctl 0 attach vg1/thin1
-	must $LVM lvremove -q -y vg1/thin1
 	no_lower
-	assert_eq "$($LVM lvs --noheadings -o lv_name vg1 | tr -d ' ' | sort | tr '\n' ' ')" "pool $snaps" "LVs after lvremove"
-	must $LVM vgchange -q -an vg1
-	assert_eq "$($DMPCTL status)" "no device has dmp attached" "status at the end"
 }
 
 # A layered attach whose suspend cannot finish (a write stuck in a

@@ -13,16 +13,20 @@
 //!
 //! The lower device serves I/O only while the device above is suspended or
 //! after it switched, never as a second live instance of the same target.
-//! Under an LVM volume it is a layer of that LV (see dmpdev::layer): LVM
-//! never scans it, and suspends and removes it with the LV; after a reload
-//! of LVM's own it is left unused, and the next dmpctl run removes it.
-//! Under any other device it is marked for deferred removal
-//! (DM_DEFERRED_REMOVE) once the device's inactive table holds it open: the
-//! kernel removes it as soon as nothing holds it (a failed step drops that
-//! table, detach, someone loads the device's own table back or removes the
-//! device). Every step can be cut short (DMPCTL_STOP_AFTER, a
-//! crash): the device runs on as it was, and dmpctl run again reads the
-//! state the kernel shows and completes or undoes the step.
+//! It is marked for deferred removal (DM_DEFERRED_REMOVE) once the device's
+//! inactive table holds it open: the kernel removes it as soon as nothing
+//! holds it (a failed step drops that table, detach, the device's owner
+//! loads its own table back, the device is removed), so that a reload of
+//! LVM's or cryptsetup's leaves one live copy of the targets, theirs.
+//!
+//! Once the lower device has gone live, its copy of the targets is the
+//! newest (a snapshot has handed its exceptions over, a RAID set has read
+//! its superblocks): the copy the device held before is superseded and is
+//! never resumed again. Going back then means a new copy made from the lower
+//! device's table, loaded into the device, as detach does (`handback`).
+//! Every step can be cut short (DMPCTL_STOP_AFTER, a crash): the device
+//! runs on as it was, and dmpctl run again reads the state the kernel
+//! shows and completes or undoes the step.
 
 use std::time::Duration;
 
@@ -128,6 +132,16 @@ pub fn attach(
             lower.name,
             types(&dm::live(dm, &lower.name)?.table)
         )),
+        Situation::Busy { .. } => Err(busy(name)),
+        Situation::LowerNotLive { lower } => {
+            dm::resume_private(dm, &lower.name).map_err(|e| {
+                format!("{name}: cannot resume its lower device {}: {e}", lower.name)
+            })?;
+            Ok(format!(
+                "{name}: attached (layered over {}; an interrupted attach completed)",
+                lower.name
+            ))
+        }
         Situation::DetachCut { lower } => {
             // Undo the detach: drop the table it loaded, resume what it
             // suspended, lower device first.
@@ -156,7 +170,7 @@ pub fn attach(
                 }
             }
             if let Err(e) = dm::resume(dm, name) {
-                return Err(undo_failed_resume(ctx, name, &lower, &e));
+                return Err(handback(ctx, name, &lower, &e));
             }
             Ok(format!(
                 "{name}: attached (layered over {}; an interrupted attach completed)",
@@ -216,28 +230,66 @@ fn failed(ctx: &Ctx, name: &str, top_suspended: bool, lower: &LowerState, why: &
     }
 }
 
-/// The device's resume with dmp failed (device-mapper refused the table at
-/// resume, e.g. an area past the lower device's end): the kernel dropped
-/// the new table and left the device suspended on its own one.
-fn undo_failed_resume(ctx: &Ctx, name: &str, lower: &LowerState, e: &str) -> String {
+/// The line for a layered device someone else is changing.
+fn busy(name: &str) -> String {
+    format!(
+        "{name}: left alone: someone else is changing it (a table of theirs loaded, or the device \
+         suspended without a step of dmpctl's to explain it); run again once they are done"
+    )
+}
+
+/// The device's resume with dmp failed after its lower device went live
+/// (device-mapper refused the table at resume): the device is suspended on
+/// its old copy of the targets, which the lower device's has superseded.
+/// That old copy is never resumed: a new one made from the lower device's
+/// table goes into the device, as detach does.
+fn handback(ctx: &Ctx, name: &str, lower: &LowerState, e: &str) -> String {
     let dm = ctx.dm;
-    let removed = dm::remove(dm, &lower.name, false);
-    let _ = dm::clear_inactive(dm, name);
-    let resumed = dm::resume(dm, name);
-    match (removed, resumed) {
-        (Ok(()), Ok(())) => format!(
-            "{name}: not attached: resuming with the dmp table failed: {e}; {} removed, the device runs on \
-             its own table",
-            lower.name
+    let why = format!("resuming with the dmp table failed: {e}");
+    let state = dm::live(dm, name).and_then(|live| {
+        let (top, _) = read(dm, name, &live)?;
+        Ok((live, top))
+    });
+    match state.and_then(|(live, top)| complete_detach(ctx, name, &live, &top, lower)) {
+        Ok(_) => format!(
+            "{name}: not attached: {why}; its own table is back as a new copy made from {}'s (the \
+             superseded one never resumed), {} removed",
+            lower.name, lower.name
         ),
-        (r, s) => format!(
-            "{name}: not attached: resuming with the dmp table failed: {e}; removing {}: {}; resuming on \
-             its own table: {}",
-            lower.name,
-            r.err().unwrap_or("ok".into()),
-            s.err().unwrap_or("ok".into())
-        ),
+        Err(e2) => format!("{name}: not attached: {why}; handing its table back: {e2}"),
     }
+}
+
+/// After dmpctl's suspend: why the device is not as dmpctl left it before
+/// the suspend (its live table no longer `was`, its inactive one no longer
+/// `ours`), if it is not. Another tool reloaded or switched it in between.
+pub fn changed(
+    dm: &DM,
+    name: &str,
+    was: &[layer::Target],
+    ours: &[layer::Target],
+) -> Option<String> {
+    let now = match dm::live(dm, name) {
+        Ok(l) => l.table,
+        Err(e) => return Some(e),
+    };
+    let inactive = match dm::inactive(dm, name) {
+        Ok(t) => t,
+        Err(e) => return Some(e),
+    };
+    if now != was {
+        return Some(
+            "its table changed while dmpctl was switching it (another tool reloaded it)".into(),
+        );
+    }
+    if inactive.as_deref() != Some(ours) {
+        return Some(
+            "the table dmpctl loaded was replaced while it was switching the device (another tool \
+             loaded one)"
+                .into(),
+        );
+    }
+    None
 }
 
 /// A layered attach of a device that has nothing of ours.
@@ -271,6 +323,7 @@ fn fresh(ctx: &Ctx, name: &str, live: &Live) -> Result<String, String> {
         live: false,
         suspended: false,
         open_count: 0,
+        table: Vec::new(),
     };
     let gone = |why: String| -> String {
         match dm::remove(dm, &lname, false) {
@@ -292,17 +345,16 @@ fn fresh(ctx: &Ctx, name: &str, live: &Live) -> Result<String, String> {
     if let Err((_, e)) = dm::load(dm, name, &top_table(size, ldev), live.read_only) {
         return Err(gone(format!("loading the dmp table failed: {e}")));
     }
-    if lower.of.deferred_removal() {
-        if let Err(e) = dm::remove(dm, &lname, true) {
-            let _ = dm::clear_inactive(dm, name);
-            return Err(gone(format!(
-                "marking {lname} for deferred removal failed: {e}"
-            )));
-        }
+    if let Err(e) = dm::remove(dm, &lname, true) {
+        let _ = dm::clear_inactive(dm, name);
+        return Err(gone(format!(
+            "marking {lname} for deferred removal failed: {e}"
+        )));
     }
     ctx.step(name, "load-top");
-    // 4. Suspend the device (in-flight I/O completes through its table).
-    match dm::suspend(name, ctx.limit) {
+    // 4. Suspend the device (in-flight I/O completes through its table, or
+    // is requeued for the next one where the target queues: noflush).
+    match dm::suspend(name, ctx.limit, layer::wants_noflush(&live.table)) {
         Suspend::Done => {}
         Suspend::TimedOut => {
             let susp = dm::live(dm, name).map(|l| l.suspended).unwrap_or(true);
@@ -323,6 +375,11 @@ fn fresh(ctx: &Ctx, name: &str, live: &Live) -> Result<String, String> {
             ));
         }
     }
+    // The table copied before the suspend is still the device's, and the
+    // inactive one still dmpctl's: nobody changed the device in between.
+    if let Some(why) = changed(dm, name, &live.table, &top_table(size, ldev)) {
+        return Err(failed(ctx, name, true, &lower, &why));
+    }
     ctx.step(name, "suspend-top");
     // 5. The lower device goes live while the device is suspended.
     if let Err(e) = dm::resume_private(dm, &lname) {
@@ -335,9 +392,15 @@ fn fresh(ctx: &Ctx, name: &str, live: &Live) -> Result<String, String> {
         ));
     }
     ctx.step(name, "resume-lower");
-    // 6. The device switches to dmp.
+    // 6. The device switches to dmp. From here on only forward, or back
+    // through a new copy (handback).
     if let Err(e) = dm::resume(dm, name) {
-        return Err(undo_failed_resume(ctx, name, &lower, &e));
+        let lower = LowerState {
+            live: true,
+            table: live.table.clone(),
+            ..lower
+        };
+        return Err(handback(ctx, name, &lower, &e));
     }
     Ok(format!(
         "{name}: attached (layered: its {kinds} table moved to {lname} {}:{}, dmp over it)",
@@ -356,6 +419,23 @@ pub fn detach(
 ) -> Option<Result<String, String>> {
     match situation(top, mine) {
         Situation::Layered { lower } | Situation::DetachCut { lower } => {
+            Some(complete_detach(ctx, name, live, top, &lower))
+        }
+        Situation::Busy { .. } => Some(Err(busy(name))),
+        Situation::LowerNotLive { lower } => Some(
+            dm::resume_private(ctx.dm, &lower.name)
+                .map_err(|e| format!("{name}: cannot resume its lower device {}: {e}", lower.name))
+                .and_then(|()| {
+                    let lower = LowerState {
+                        live: true,
+                        ..lower
+                    };
+                    complete_detach(ctx, name, live, top, &lower)
+                }),
+        ),
+        // The lower device went live: its copy is the newest; back only
+        // through a new copy of its table.
+        Situation::AttachCut { lower } if lower.live => {
             Some(complete_detach(ctx, name, live, top, &lower))
         }
         Situation::AttachCut { lower } => Some(
@@ -397,7 +477,7 @@ fn complete_detach(
             if lower.suspended {
                 let _ = dm::resume_private(dm, &lower.name);
             }
-            if top.suspended {
+            if top.suspended && layer::dmp_over(&top.live) == Some(lower.dev) {
                 let _ = dm::clear_inactive(dm, name);
                 let _ = dm::resume(dm, name);
             }
@@ -413,14 +493,18 @@ fn complete_detach(
         if l {
             let _ = dm::resume_private(dm, &lower.name);
         }
-        if dm::live(dm, name).map(|l| l.suspended).unwrap_or(false) {
+        // Resumed only on dmp: a copy of the targets the lower device's has
+        // superseded (a cut attach handed back) is never resumed.
+        if dm::live(dm, name)
+            .is_ok_and(|l| l.suspended && layer::dmp_over(&l.table) == Some(lower.dev))
+        {
             let _ = dm::resume(dm, name);
         }
         format!("{name}: not detached: {why}; still attached, nothing changed")
     };
     // 2. Suspend the device.
     if !top.suspended {
-        match dm::suspend(name, ctx.limit) {
+        match dm::suspend(name, ctx.limit, false) {
             Suspend::Done => {}
             Suspend::TimedOut => {
                 return Err(undo(format!(
@@ -435,7 +519,7 @@ fn complete_detach(
     // 3. Suspend the lower device: its targets stop before the same
     // targets start again in the device above.
     if !lower.suspended {
-        match dm::suspend(&lower.name, ctx.limit) {
+        match dm::suspend(&lower.name, ctx.limit, layer::wants_noflush(&own)) {
             Suspend::Done => {}
             Suspend::TimedOut => {
                 return Err(undo(format!(

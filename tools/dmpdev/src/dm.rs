@@ -124,6 +124,9 @@ fn status_err(name: &str, e: &devicemapper::DmError) -> String {
     }
 }
 
+/// The live table and state. (A crypt table holds its key: the
+/// `devicemapper` crate passes no DM_SECURE_DATA to DM_TABLE_STATUS, so the
+/// kernel does not wipe that ioctl's buffer.)
 pub fn live(dm: &DM, name: &str) -> Result<Live, String> {
     let opts = DmOptions::default().set_flags(DmFlags::DM_STATUS_TABLE);
     let (info, table) = dm
@@ -246,6 +249,7 @@ pub fn lowers(dm: &DM) -> Result<Vec<LowerState>, String> {
             live: live_present,
             suspended: l.suspended,
             open_count: l.open_count,
+            table: l.table,
         });
     }
     Ok(out)
@@ -278,12 +282,18 @@ pub fn install_cancel_handler() {
 ///
 /// The suspend skips freezing the filesystem (DM_SKIP_LOCKFS: the table
 /// switch changes no data, so there is nothing to make consistent, and a
-/// freeze over a stuck device would wait uninterruptibly) and is not a
-/// noflush suspend (in-flight bios complete through the old table; noflush
-/// only matters to targets that requeue). The ioctl runs in a thread; when
+/// freeze over a stuck device would wait uninterruptibly). With `noflush`
+/// (DM_NOFLUSH_FLAG, as lvm2 suspends targets that queue I/O: see
+/// layer::QUEUEING) what the target holds is requeued to the next table
+/// instead of being waited for or failed; without it in-flight bios
+/// complete through the old table. The ioctl runs in a thread; when
 /// the limit passes, that thread is sent CANCEL_SIGNAL until the ioctl
 /// returns: interrupted, the kernel resumes I/O on the old table itself.
-pub fn suspend(name: &str, limit: Duration) -> Suspend {
+pub fn suspend(name: &str, limit: Duration, noflush: bool) -> Suspend {
+    let mut flags = DmFlags::DM_SUSPEND | DmFlags::DM_SKIP_LOCKFS;
+    if noflush {
+        flags |= DmFlags::DM_NOFLUSH;
+    }
     let (tx, rx) = mpsc::channel::<Result<(), (Option<i32>, String)>>();
     let (tid_tx, tid_rx) = mpsc::channel::<libc::pthread_t>();
     let owned = name.to_string();
@@ -292,12 +302,9 @@ pub fn suspend(name: &str, limit: Duration) -> Suspend {
         let _ = tid_tx.send(unsafe { libc::pthread_self() });
         let res = DM::new().map_err(|e| (None, e.to_string())).and_then(|dm| {
             let i = DevId::Name(DmName::new(&owned).map_err(|e| (None, e.to_string()))?);
-            dm.device_suspend(
-                &i,
-                DmOptions::default().set_flags(DmFlags::DM_SUSPEND | DmFlags::DM_SKIP_LOCKFS),
-            )
-            .map(|_| ())
-            .map_err(|e| (errno(&e), describe(&e)))
+            dm.device_suspend(&i, DmOptions::default().set_flags(flags))
+                .map(|_| ())
+                .map_err(|e| (errno(&e), describe(&e)))
         });
         let _ = tx.send(res);
     });
@@ -325,5 +332,79 @@ pub fn suspend(name: &str, limit: Duration) -> Suspend {
     match res {
         Ok(()) => Suspend::Done,
         Err((_, m)) => Suspend::Failed(m),
+    }
+}
+
+/// LVM's lock directory (lvm.conf `global/locking_dir`, Debian's default).
+pub const LVM_LOCK_DIR: &str = "/run/lock/lvm";
+
+/// LVM's lock of a VG, held: the same flock(2) on `<locking_dir>/V_<VG>`
+/// that lvm2's file locking takes around every change of the VG's devices
+/// (lvm2 lib/locking/file_locking.c), so that a switch of dmpctl's and a
+/// change of LVM's (lvextend, lvconvert --repair from dmeventd, ...) never
+/// interleave. Released when dropped.
+pub struct VgLock(#[allow(dead_code)] std::fs::File);
+
+/// Takes LVM's write lock of VG `vg`, waiting at most `limit` for LVM to
+/// release it. `dir`: LVM's lock directory.
+pub fn lock_vg(dir: &str, vg: &str, limit: Duration) -> Result<VgLock, String> {
+    let _ = std::fs::create_dir_all(dir);
+    flock_wait(&format!("{dir}/V_{vg}"), limit)
+        .map(VgLock)
+        .map_err(|e| match e {
+            Locked::Busy(p) => format!(
+                "LVM holds the lock of VG {vg} ({p}) for more than {} s (an LVM command is changing it)",
+                limit.as_secs_f64()
+            ),
+            Locked::Failed(m) => m,
+        })
+}
+
+/// Why a lock was not taken.
+pub enum Locked {
+    /// Held by someone else for the whole wait (the file's path).
+    Busy(String),
+    Failed(String),
+}
+
+impl std::fmt::Display for Locked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Locked::Busy(p) => write!(f, "another run holds {p} (waited for it)"),
+            Locked::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+/// An exclusive flock(2) on `path` (created 0600 if missing), waiting at
+/// most `limit` for whoever holds it.
+pub fn flock_wait(path: &str, limit: Duration) -> Result<std::fs::File, Locked> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Locked::Failed(format!("cannot open the lock {path}: {}", os_text(&e))))?;
+    let end = std::time::Instant::now() + limit;
+    loop {
+        // SAFETY: flock on a descriptor this function owns.
+        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r == 0 {
+            return Ok(f);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(Locked::Failed(format!(
+                "cannot take the lock {path}: {}",
+                os_text(&e)
+            )));
+        }
+        if std::time::Instant::now() >= end {
+            return Err(Locked::Busy(path.to_string()));
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }

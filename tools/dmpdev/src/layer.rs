@@ -1,29 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 //! dmp as a layer (no kernel): which devices get dmp in place, which as a
-//! layer and which not at all; how a lower device is named and recognised;
-//! what a device's state says about an attach or detach that was cut short.
+//! layer, which on their linear sub-volumes and which not at all; how a
+//! lower device is named and recognised; what a device's state says about
+//! an attach or detach that was cut short.
 //!
 //! A layered device keeps its name, major:minor and holders; its table
 //! moves to a hidden *lower* device and the device itself maps
 //! `0 <size> dmp <lower> 0`, the way LVM inserts its `-real` devices
-//! (lvm2 libdm/libdm-deptree.c). The lower device's dm UUID names the top
-//! device, so that dmpctl finds it from the top (whose table names its
-//! major:minor) and the top from it:
+//! (lvm2 libdm/libdm-deptree.c). The lower device's dm UUID,
+//! `DMP-LOWER-<major>:<minor>-<UUID of the top device>` (cut at dm's 128
+//! bytes, a prefix no other tool uses), names the top device, so that
+//! dmpctl finds it from the top (whose table names its major:minor) and the
+//! top from it. It is marked for deferred removal (DM_DEFERRED_REMOVE): the
+//! kernel removes it the moment the top device stops using it, whoever
+//! made the top stop (dmpctl's detach, LVM's or cryptsetup's own reload,
+//! a removal of the top), so that a reload of the device's owner never
+//! leaves a second live copy of its targets behind.
 //!
-//! - under an LVM volume (UUID `LVM-<VG id><LV id>`), `LVM-<VG id><LV
-//!   id>-dmp`: the UUID of a layer of that LV, as LVM's own `-real`,
-//!   `-tpool`, ... are. LVM then treats it as it treats its layers (lvm2
-//!   lib/activate/dev_manager.c): never scanned as a PV (`_is_usable_uuid`:
-//!   an `LVM-` UUID with a suffix is a reserved internal device), and
-//!   suspended and removed with the LV, whose UUID its own begins with
-//!   (`dm_tree_suspend_children`, `dm_tree_deactivate_children` in
-//!   libdm/libdm-deptree.c). LVM uses no `-dmp` layer itself, and does not
-//!   look for one: after a reload of its own (lvextend, lvchange --refresh,
-//!   a thin snapshot) it leaves it, unused (`_add_lv_to_dtree` adds only its
-//!   `-real` and `-cow` leftovers): dmpctl removes it (`dmpctl status`
-//!   lists it).
-//! - under any other device, `DMP-LOWER-<major>:<minor>-<UUID of the top
-//!   device>` (cut at dm's 128 bytes), a prefix no other tool uses.
+//! An LVM volume whose targets hold state of their own (raid, mirror,
+//! cache, thin, snapshots) never gets a layer: LVM reloads those tables
+//! itself and reads `lvs`' figures and dmeventd's events from them, so dmp
+//! goes in place on the linear sub-volumes that carry the volume's data
+//! (RAID and mirror legs, a cache's origin, a snapshot origin's `-real`),
+//! or the attach is refused with the reason (`lvm_way`).
 //!
 //! The lower device's name is the top's with `.dmp-lower` appended.
 
@@ -63,7 +62,9 @@ pub fn lower_name(top_name: &str, top: DevNo) -> String {
     }
 }
 
-/// The suffix of the lower device of an LVM volume, a layer of that LV.
+/// The suffix of the lower device of an LVM volume as dmpctl 1.1.0 named
+/// it (a layer of the LV, `LVM-<VG id><LV id>-dmp`): recognised, so that
+/// one left by that version is found and removed, never made any more.
 pub const LVM_LAYER_SUFFIX: &str = "-dmp";
 
 /// Whether `uuid` is the UUID of an LVM LV's top device: `LVM-` and the VG
@@ -74,12 +75,43 @@ pub fn is_lvm_lv_uuid(uuid: &str) -> bool {
         && uuid[4..].bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// Whether `uuid` is that of a device LVM made (an LV, a sub-volume or one
+/// of LVM's layers: `-real`, `-tpool`, `-cow`, ...).
+pub fn is_lvm_uuid(uuid: &str) -> bool {
+    uuid.len() >= 68 && uuid.starts_with("LVM-")
+}
+
+/// The VG id part of an LVM UUID (`LVM-` and 32 characters): the devices of
+/// one VG share it.
+pub fn lvm_vg_id(uuid: &str) -> Option<&str> {
+    is_lvm_uuid(uuid).then(|| &uuid[..36])
+}
+
+/// The VG name in an LVM device's dm name (`vg--a-lv_rimage_0` is VG
+/// `vg-a`): LVM doubles each `-` of the VG and LV names and joins them
+/// with a single one (lvm2 libdm `dm_build_dm_name`).
+pub fn lvm_vg_name(dm_name: &str) -> Option<String> {
+    let b = dm_name.as_bytes();
+    let mut vg = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'-' {
+            if b.get(i + 1) == Some(&b'-') {
+                vg.push('-');
+                i += 2;
+                continue;
+            }
+            return (!vg.is_empty()).then_some(vg);
+        }
+        vg.push(b[i] as char);
+        i += 1;
+    }
+    None
+}
+
 /// The dm UUID of the lower device of the top device `top` (UUID
 /// `top_uuid`, if it has one).
 pub fn lower_uuid(top: DevNo, top_uuid: Option<&str>) -> String {
-    if let Some(u) = top_uuid.filter(|u| is_lvm_lv_uuid(u)) {
-        return format!("{u}{LVM_LAYER_SUFFIX}");
-    }
     let mut u = format!(
         "{LOWER_UUID_PREFIX}{}:{}-{}",
         top.0,
@@ -95,8 +127,8 @@ pub fn lower_uuid(top: DevNo, top_uuid: Option<&str>) -> String {
 /// What a lower device's UUID says about its top device.
 #[derive(Debug, PartialEq, Eq, Clone)]
 pub struct LowerOf {
-    /// The top's number (not recorded under an LVM volume: its UUID is
-    /// unique).
+    /// The top's number (not recorded by dmpctl 1.1.0 under an LVM volume:
+    /// its UUID is unique).
     pub top: Option<DevNo>,
     /// The top's UUID, possibly cut short.
     pub top_uuid: String,
@@ -110,16 +142,6 @@ impl LowerOf {
             None => uuid == Some(self.top_uuid.as_str()),
             Some(t) => t == top && lower_uuid(top, uuid) == lower_uuid(t, Some(&self.top_uuid)),
         }
-    }
-
-    /// Whether the kernel is to remove the lower device by itself once
-    /// nothing holds it (DM_DEFERRED_REMOVE). Not under an LVM volume: LVM
-    /// removes it with the LV, and walks on from it to the devices below
-    /// (a thin pool, RAID legs) only if it is still there to be removed
-    /// (`_dm_tree_deactivate_children`: a node gone is skipped with its
-    /// children), so a removal of the kernel's would strand them.
-    pub fn deferred_removal(&self) -> bool {
-        self.top.is_some()
     }
 }
 
@@ -145,14 +167,90 @@ pub fn parse_lower_uuid(uuid: &str) -> Option<LowerOf> {
 pub enum Method {
     /// Only linear (and dmp) targets: each linear becomes dmp in place.
     InPlace,
-    /// Anything else bio-based: the table moves to a lower device.
+    /// Anything else bio-based that keeps no state of its own in an LVM
+    /// volume, and any bio-based device that is not LVM's: the table moves
+    /// to a lower device.
     Layered,
+    /// An LVM volume whose targets LVM runs itself (`kind`: raid, mirror,
+    /// cache, writecache, snapshot-origin): dmp in place on the dm devices
+    /// that carry its data (`legs`, in table order), each of which must be
+    /// a linear sub-volume of the same VG.
+    SubVolumes { kind: String, legs: Vec<DevNo> },
+}
+
+/// Types whose tables hold no state of their own: two instances over the
+/// same devices for a moment (an owner's reload of a layered device, until
+/// the kernel removes the lower one) map the same sectors the same way.
+pub const STATELESS: [&str; 5] = [LINEAR, DMP, "striped", "zero", "error"];
+
+/// Types that queue I/O inside the target (while a leg is missing, a pool
+/// is out of space, a path is down, an exception is being made): lvm2
+/// suspends them with DM_NOFLUSH_FLAG, so that what they hold is requeued
+/// to the next table instead of failed or waited for (lvm2
+/// lib/activate/activate.c, `_lv_suspend`: mirrors, raid, thin, snapshots;
+/// dm-mpath for multipath).
+pub const QUEUEING: [&str; 8] = [
+    "mirror",
+    "raid",
+    "thin",
+    "thin-pool",
+    "snapshot",
+    "snapshot-origin",
+    "snapshot-merge",
+    "multipath",
+];
+
+/// Whether a device with this table is to be suspended with noflush.
+pub fn wants_noflush(table: &[Target]) -> bool {
+    table.iter().any(|t| QUEUEING.contains(&t.2.as_str()))
+}
+
+fn devno(s: &str) -> Option<DevNo> {
+    let (ma, mi) = s.split_once(':')?;
+    Some((ma.parse().ok()?, mi.parse().ok()?))
+}
+
+/// The devices that carry the data of one target of a type LVM runs itself,
+/// read from its parameters as the kernel prints them (drivers/md:
+/// dm-raid.c `raid_status`, dm-raid1.c `mirror_status`, dm-cache-target.c
+/// `cache_status`, dm-writecache.c, dm-snap.c `origin_status`). None for
+/// any other type or a line that does not parse.
+pub fn data_legs(kind: &str, params: &str) -> Option<Vec<DevNo>> {
+    let w: Vec<&str> = params.split_whitespace().collect();
+    let num = |i: usize| -> Option<usize> { w.get(i)?.parse().ok() };
+    match kind {
+        // raid <type> <#params> <params>... <#devs> (<meta> <data>)...
+        "raid" => {
+            let np = num(1)?;
+            let nd = num(2 + np)?;
+            let first = 3 + np;
+            (0..nd)
+                .map(|i| devno(w.get(first + 2 * i + 1)?))
+                .collect::<Option<Vec<_>>>()
+        }
+        // mirror <log type> <#log args> <log args>... <#mirrors> (<dev> <offset>)...
+        "mirror" => {
+            let nl = num(1)?;
+            let nm = num(2 + nl)?;
+            let first = 3 + nl;
+            (0..nm)
+                .map(|i| devno(w.get(first + 2 * i)?))
+                .collect::<Option<Vec<_>>>()
+        }
+        // cache <metadata> <cache> <origin> ...
+        "cache" => Some(vec![devno(w.get(2)?)?]),
+        // writecache <p|s> <origin> <cache> ...
+        "writecache" => Some(vec![devno(w.get(1)?)?]),
+        // snapshot-origin <origin>
+        "snapshot-origin" => Some(vec![devno(w.first()?)?]),
+        _ => None,
+    }
 }
 
 /// What a device's live table allows, or why nothing can be done (the
-/// kernel's reason). `request_based`: the device is request-based (it has a
-/// blk-mq queue, `/sys/block/dm-N/mq`).
-pub fn method(table: &[Target], request_based: bool) -> Result<Method, String> {
+/// kernel's reason, or LVM's). `request_based`: the device is request-based
+/// (it has a blk-mq queue, `/sys/block/dm-N/mq`); `uuid`: its dm UUID.
+pub fn method(table: &[Target], request_based: bool, uuid: Option<&str>) -> Result<Method, String> {
     if table.is_empty() {
         return Err("it has no live table".to_string());
     }
@@ -174,10 +272,55 @@ pub fn method(table: &[Target], request_based: bool) -> Result<Method, String> {
         }
     }
     if table.iter().all(|t| t.2 == LINEAR || t.2 == DMP) {
-        Ok(Method::InPlace)
-    } else {
-        Ok(Method::Layered)
+        return Ok(Method::InPlace);
     }
+    let Some(uuid) = uuid.filter(|u| is_lvm_uuid(u)) else {
+        return Ok(Method::Layered);
+    };
+    let kinds = {
+        let mut v: Vec<&str> = Vec::new();
+        for t in table {
+            if !v.contains(&t.2.as_str()) {
+                v.push(&t.2);
+            }
+        }
+        v.join("+")
+    };
+    if !is_lvm_lv_uuid(uuid) {
+        return Err(format!(
+            "it is one of LVM's internal layers (dm UUID {uuid}), whose {kinds} table LVM alone \
+             changes; name the volume"
+        ));
+    }
+    if table.iter().all(|t| STATELESS.contains(&t.2.as_str())) {
+        return Ok(Method::Layered);
+    }
+    if table.iter().any(|t| t.2 == "thin") {
+        return Err(
+            "it is an LVM thin volume: LVM reloads its thin table itself (lvextend, snapshots, \
+             lvchange --refresh) and reads lvs' Data% from it, so dmp can go neither above it (the \
+             next reload would leave a second live copy of the volume) nor into it"
+                .to_string(),
+        );
+    }
+    let mut legs = Vec::new();
+    for t in table {
+        match data_legs(&t.2, &t.3) {
+            Some(l) => legs.extend(l),
+            None => {
+                return Err(format!(
+                    "it is an LVM volume whose {kinds} table LVM runs itself (its status feeds lvs and \
+                     dmeventd, LVM reloads it), and none of its data is on linear sub-volumes dmp could \
+                     go into"
+                ))
+            }
+        }
+    }
+    let kind = table[0].2.clone();
+    if table.iter().any(|t| t.2 != kind) {
+        return Err(format!("it is an LVM volume of mixed types ({kinds})"));
+    }
+    Ok(Method::SubVolumes { kind, legs })
 }
 
 /// The size of a table in sectors (the end of its last target).
@@ -258,6 +401,8 @@ pub struct LowerState {
     pub live: bool,
     pub suspended: bool,
     pub open_count: i32,
+    /// Its live table (empty before its first resume).
+    pub table: Vec<Target>,
 }
 
 /// Where a device stands with respect to a dmp layer.
@@ -274,6 +419,15 @@ pub enum Situation {
     /// Its own table still live, an attach cut short after the device's
     /// inactive table was loaded with dmp over `lower` (suspended or not).
     AttachCut { lower: LowerState },
+    /// dmp live over `lower`, which never went live: an attach cut after
+    /// the device's suspend, then the device resumed by someone else. Its
+    /// I/O waits until the lower device is resumed (it is the newest copy
+    /// of the device's targets: the one above was superseded).
+    LowerNotLive { lower: LowerState },
+    /// Layered, and someone else is changing the device: a table of theirs
+    /// loaded in its inactive slot, or it is suspended without one of
+    /// dmpctl's steps to explain it. Never dmpctl's to undo.
+    Busy { lower: LowerState },
     /// Its own table live, lower devices made for it that nothing uses (an
     /// attach cut short before the device's table was loaded, or left by
     /// a change that put the device's own table back).
@@ -284,10 +438,18 @@ pub enum Situation {
 pub fn situation(top: &TopState, lowers: &[LowerState]) -> Situation {
     let mine = |dev: Option<DevNo>| dev.and_then(|d| lowers.iter().find(|l| l.dev == d));
     if let Some(l) = mine(dmp_over(&top.live)) {
-        if top.suspended || top.inactive.is_some() || l.suspended || !l.live {
-            return Situation::DetachCut { lower: l.clone() };
+        let lower = l.clone();
+        if !l.live {
+            return Situation::LowerNotLive { lower };
         }
-        return Situation::Layered { lower: l.clone() };
+        // What dmpctl's detach loads: the lower device's own table.
+        match &top.inactive {
+            Some(t) if *t != l.table => return Situation::Busy { lower },
+            Some(_) => return Situation::DetachCut { lower },
+            None if l.suspended => return Situation::DetachCut { lower },
+            None if top.suspended => return Situation::Busy { lower },
+            None => return Situation::Layered { lower },
+        }
     }
     if let Some(l) = mine(top.inactive.as_deref().and_then(dmp_over)) {
         return Situation::AttachCut { lower: l.clone() };
@@ -319,30 +481,31 @@ mod tests {
     fn lower_names_and_uuids_find_each_other() {
         assert_eq!(lower_name("vg0-thin1", (253, 4)), "vg0-thin1.dmp-lower");
         assert_eq!(lower_name(&"x".repeat(120), (253, 4)), "dmp-lower-253-4");
-        // Under an LVM volume: a layer of that LV, as LVM's own.
+        // Under an LVM volume as under any other: DMP-LOWER-, the number
+        // and the UUID (never an LVM layer UUID, which LVM would walk).
         let u = lower_uuid((253, 4), Some(LV));
-        assert_eq!(u, format!("{LV}-dmp"));
+        assert_eq!(u, format!("DMP-LOWER-253:4-{LV}"));
         let of = parse_lower_uuid(&u).unwrap();
-        assert_eq!(of.top, None);
-        assert!(!of.deferred_removal());
+        assert_eq!(of.top, Some((253, 4)));
         assert!(of.is_of((253, 4), Some(LV)));
-        assert!(of.is_of((253, 9), Some(LV)), "the LV's UUID is unique");
+        assert!(!of.is_of((253, 9), Some(LV)));
+        // dmpctl 1.1.0's layer of an LV is still recognised (and removed).
+        let old = parse_lower_uuid(&format!("{LV}-dmp")).unwrap();
+        assert_eq!(old.top, None);
+        assert!(old.is_of((253, 9), Some(LV)), "the LV's UUID is unique");
         assert!(
-            !of.is_of((253, 4), Some(&LV.replace('Y', "Z"))),
+            !old.is_of((253, 4), Some(&LV.replace('Y', "Z"))),
             "another LV"
         );
-        assert!(!of.is_of((253, 4), None));
+        assert!(!old.is_of((253, 4), None));
         // LVM's own layers are not ours.
         for l in ["-real", "-cow", "-tpool", "-pool", "-cvol", "-dmp-x"] {
             assert_eq!(parse_lower_uuid(&format!("{LV}{l}")), None, "{l}");
         }
-        // Any other device: its number and UUID after DMP-LOWER-.
         let crypt = "CRYPT-LUKS2-db9638911d844d4188f17505d7b25514-cr1";
         let u = lower_uuid((253, 4), Some(crypt));
         assert_eq!(u, format!("DMP-LOWER-253:4-{crypt}"));
         let of = parse_lower_uuid(&u).unwrap();
-        assert_eq!(of.top, Some((253, 4)));
-        assert!(of.deferred_removal());
         assert!(of.is_of((253, 4), Some(crypt)));
         assert!(!of.is_of((253, 5), Some(crypt)), "another number");
         assert!(
@@ -374,9 +537,25 @@ mod tests {
     }
 
     #[test]
+    fn lvm_names_and_ids() {
+        assert_eq!(lvm_vg_name("vg1-r1_rimage_0").as_deref(), Some("vg1"));
+        assert_eq!(lvm_vg_name("vg--a-lv--b").as_deref(), Some("vg-a"));
+        assert_eq!(lvm_vg_name("vg1-pool-tpool").as_deref(), Some("vg1"));
+        assert_eq!(lvm_vg_name("novg"), None);
+        assert_eq!(lvm_vg_name("-x"), None);
+        assert_eq!(lvm_vg_id(LV), Some(&LV[..36]));
+        assert_eq!(lvm_vg_id(&format!("{LV}-real")), Some(&LV[..36]));
+        assert_eq!(lvm_vg_id("CRYPT-LUKS2-x"), None);
+        assert!(is_lvm_uuid(&format!("{LV}-tpool")));
+        assert!(!is_lvm_lv_uuid(&format!("{LV}-tpool")));
+    }
+
+    #[test]
     fn which_devices_get_dmp_how() {
         let lin = [t(0, 8, "linear", "7:0 0"), t(8, 8, "dmp", "7:1 0")];
-        assert_eq!(method(&lin, false), Ok(Method::InPlace));
+        assert_eq!(method(&lin, false, None), Ok(Method::InPlace));
+        assert_eq!(method(&lin, false, Some(LV)), Ok(Method::InPlace));
+        // Not LVM's: every bio-based type as a layer.
         for kind in [
             "thin",
             "crypt",
@@ -388,17 +567,93 @@ mod tests {
             "snapshot-origin",
         ] {
             assert_eq!(
-                method(&[t(0, 8, kind, "x")], false),
+                method(&[t(0, 8, kind, "x")], false, Some("CRYPT-LUKS2-x")),
                 Ok(Method::Layered),
                 "{kind}"
             );
         }
         assert_eq!(
-            method(&[t(0, 8, "linear", "7:0 0"), t(8, 8, "zero", "")], false),
+            method(
+                &[t(0, 8, "linear", "7:0 0"), t(8, 8, "zero", "")],
+                false,
+                None
+            ),
             Ok(Method::Layered)
         );
+        // LVM's, stateless: a layer.
+        assert_eq!(
+            method(
+                &[t(0, 8, "striped", "2 128 7:0 2048 7:1 2048")],
+                false,
+                Some(LV)
+            ),
+            Ok(Method::Layered)
+        );
+        // LVM's RAID1 as lvm2 loads it (dm-raid's status line): the data
+        // legs, in place.
+        let raid = t(
+            0,
+            32768,
+            "raid",
+            "raid1 3 0 region_size 1024 2 254:1 254:2 254:3 254:4",
+        );
+        assert_eq!(
+            method(std::slice::from_ref(&raid), false, Some(LV)),
+            Ok(Method::SubVolumes {
+                kind: "raid".into(),
+                legs: vec![(254, 2), (254, 4)]
+            })
+        );
+        // A legacy mirror with a disk log, a cache, a writecache, an origin.
+        let mirror = t(
+            0,
+            8,
+            "mirror",
+            "disk 2 254:5 1024 2 254:6 0 254:7 0 1 handle_errors",
+        );
+        assert_eq!(
+            data_legs(&mirror.2, &mirror.3),
+            Some(vec![(254, 6), (254, 7)])
+        );
+        assert_eq!(
+            data_legs("mirror", "core 1 1024 2 254:6 0 254:7 0"),
+            Some(vec![(254, 6), (254, 7)])
+        );
+        assert_eq!(
+            data_legs(
+                "cache",
+                "254:8 254:9 254:10 128 2 metadata2 writeback smq 0"
+            ),
+            Some(vec![(254, 10)])
+        );
+        assert_eq!(
+            data_legs("writecache", "s 254:11 254:12 4096 0"),
+            Some(vec![(254, 11)])
+        );
+        assert_eq!(
+            data_legs("snapshot-origin", "254:13"),
+            Some(vec![(254, 13)])
+        );
+        assert_eq!(data_legs("raid", "raid1 3 0"), None, "cut short");
+        assert_eq!(data_legs("thin", "254:3 1"), None);
+        // LVM's thin volume, a snapshot, a VDO: refused with LVM's reason.
+        let e = method(&[t(0, 8, "thin", "254:3 1")], false, Some(LV)).unwrap_err();
+        assert!(
+            e.starts_with("it is an LVM thin volume: LVM reloads its thin table itself"),
+            "{e}"
+        );
+        let e = method(&[t(0, 8, "snapshot", "254:1 254:2 P 8")], false, Some(LV)).unwrap_err();
+        assert!(
+            e.starts_with("it is an LVM volume whose snapshot table LVM runs itself"),
+            "{e}"
+        );
+        // LVM's internal layers: in place if linear, never a layer.
+        let real = format!("{LV}-real");
+        assert_eq!(method(&lin, false, Some(&real)), Ok(Method::InPlace));
+        let e = method(&[t(0, 8, "striped", "2 8 7:0 0 7:1 0")], false, Some(&real)).unwrap_err();
+        assert!(e.starts_with("it is one of LVM's internal layers"), "{e}");
         for kind in IMMUTABLE {
-            let e = method(&[t(0, 16, kind, "x")], false).unwrap_err();
+            let e = method(&[t(0, 16, kind, "x")], false, None).unwrap_err();
             assert_eq!(
                 e,
                 format!(
@@ -410,11 +665,19 @@ mod tests {
         // dm-multipath's default queue mode is request-based; said first.
         assert!(method(
             &[t(0, 8, "multipath", "0 0 1 1 round-robin 0 1 1 7:0 1000")],
-            true
+            true,
+            None
         )
         .unwrap_err()
         .starts_with("it is request-based"));
-        assert_eq!(method(&[], false), Err("it has no live table".to_string()));
+        assert_eq!(
+            method(&[], false, None),
+            Err("it has no live table".to_string())
+        );
+        assert!(wants_noflush(&[raid]));
+        assert!(wants_noflush(&[t(0, 8, "thin", "254:3 1")]));
+        assert!(!wants_noflush(&lin));
+        assert!(!wants_noflush(&[t(0, 8, "crypt", "x")]));
     }
 
     #[test]
@@ -458,7 +721,12 @@ mod tests {
             live,
             suspended,
             open_count: open,
+            table: if live { thin() } else { vec![] },
         }
+    }
+
+    fn thin() -> Vec<Target> {
+        vec![t(0, 65536, "thin", "253:3 1")]
     }
 
     fn top(live: Vec<Target>, inactive: Option<Vec<Target>>, suspended: bool) -> TopState {
@@ -531,6 +799,29 @@ mod tests {
                 std::slice::from_ref(&ls)
             ),
             Situation::DetachCut { lower: ls }
+        );
+        // Someone else's: a table of theirs in the inactive slot, or the
+        // device suspended with no step of dmpctl's to explain it.
+        let theirs = vec![t(0, 98304, "thin", "253:3 1")];
+        for susp in [false, true] {
+            assert_eq!(
+                situation(
+                    &top(dmp.clone(), Some(theirs.clone()), susp),
+                    std::slice::from_ref(&l)
+                ),
+                Situation::Busy { lower: l.clone() }
+            );
+        }
+        assert_eq!(
+            situation(&top(dmp.clone(), None, true), std::slice::from_ref(&l)),
+            Situation::Busy { lower: l.clone() }
+        );
+        // Cut after suspend-top, then `dmsetup resume` of the device: dmp
+        // live over a lower device that never went live.
+        let nl = lower(false, false, 1);
+        assert_eq!(
+            situation(&top(dmp.clone(), None, false), std::slice::from_ref(&nl)),
+            Situation::LowerNotLive { lower: nl }
         );
         // nothing of ours
         assert_eq!(
