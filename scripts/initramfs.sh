@@ -17,9 +17,11 @@ TOOLS=(
 	/usr/bin/prometheus /usr/bin/prometheus-node-exporter
 	/usr/sbin/lvm /usr/sbin/resize2fs
 	/usr/sbin/cryptsetup /usr/sbin/veritysetup /usr/sbin/thin_check /usr/sbin/cache_check
+	/sbin/dmeventd /lib/x86_64-linux-gnu/device-mapper/libdevmapper-event-lvm2raid.so
+	/lib/x86_64-linux-gnu/device-mapper/libdevmapper-event-lvm2mirror.so
 )
 PKGS=(busybox-static dmsetup fio coreutils diffutils util-linux e2fsprogs kmod prometheus prometheus-node-exporter lvm2
-	cryptsetup-bin thin-provisioning-tools)
+	cryptsetup-bin thin-provisioning-tools dmeventd)
 
 key=$( { dpkg-query -W "${PKGS[@]}"; printf '%s\n' "${TOOLS[@]}"; cat "$0"; } | sha256sum | cut -c1-12)
 out="$DMP_CACHE/initramfs/base-$key.cpio"

@@ -460,7 +460,13 @@ fn complete_detach(
     lower: &LowerState,
 ) -> Result<String, String> {
     let dm = ctx.dm;
-    let own = dm::live(dm, &lower.name)?.table;
+    // The lower device's table as read before (the kernel may remove the
+    // lower device during the detach: deferred removal), else now.
+    let own = if lower.table.is_empty() {
+        dm::live(dm, &lower.name)?.table
+    } else {
+        lower.table.clone()
+    };
     if own.is_empty() {
         return Err(format!(
             "{name}: not detached: its lower device {} has no live table; nothing changed",
@@ -517,10 +523,15 @@ fn complete_detach(
     }
     ctx.step(name, "suspend-top");
     // 3. Suspend the lower device: its targets stop before the same
-    // targets start again in the device above.
-    if !lower.suspended {
+    // targets start again in the device above. (After an attach cut once
+    // the lower device went live, only the device's inactive dmp table
+    // held it: the load of step 1 dropped that table and the kernel
+    // removed the lower device, its targets stopped: nothing to suspend.)
+    let gone = || matches!(dm::live(dm, &lower.name), Err(e) if e.starts_with("no such device"));
+    if !lower.suspended && !gone() {
         match dm::suspend(&lower.name, ctx.limit, layer::wants_noflush(&own)) {
             Suspend::Done => {}
+            Suspend::Failed(_) if gone() => {}
             Suspend::TimedOut => {
                 return Err(undo(format!(
                     "suspending {} did not finish within {} s; cancelled",

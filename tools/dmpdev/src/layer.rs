@@ -420,9 +420,9 @@ pub enum Situation {
     /// inactive table was loaded with dmp over `lower` (suspended or not).
     AttachCut { lower: LowerState },
     /// dmp live over `lower`, which never went live: an attach cut after
-    /// the device's suspend, then the device resumed by someone else. Its
-    /// I/O waits until the lower device is resumed (it is the newest copy
-    /// of the device's targets: the one above was superseded).
+    /// the device's suspend, then the device resumed by someone else.
+    /// device-mapper fails its I/O (no table below) until the lower device
+    /// is resumed; the copy of the targets the device held is superseded.
     LowerNotLive { lower: LowerState },
     /// Layered, and someone else is changing the device: a table of theirs
     /// loaded in its inactive slot, or it is suspended without one of
