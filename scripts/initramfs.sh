@@ -17,8 +17,10 @@ TOOLS=(
 	/usr/bin/prometheus /usr/bin/prometheus-node-exporter
 	/usr/sbin/lvm /usr/sbin/resize2fs
 	/usr/sbin/cryptsetup /usr/sbin/veritysetup /usr/sbin/thin_check /usr/sbin/cache_check
-	/sbin/dmeventd /lib/x86_64-linux-gnu/device-mapper/libdevmapper-event-lvm2raid.so
-	/lib/x86_64-linux-gnu/device-mapper/libdevmapper-event-lvm2mirror.so
+	# dmeventd and its RAID and mirror plugins (dlopen()ed by their names,
+	# as ld.so.cache finds them on the host)
+	/sbin/dmeventd /lib/x86_64-linux-gnu/libdevmapper-event-lvm2raid.so
+	/lib/x86_64-linux-gnu/libdevmapper-event-lvm2mirror.so
 )
 PKGS=(busybox-static dmsetup fio coreutils diffutils util-linux e2fsprogs kmod prometheus prometheus-node-exporter lvm2
 	cryptsetup-bin thin-provisioning-tools dmeventd)

@@ -276,7 +276,7 @@ t_attach_layered_lvm_raid1_cache_striped() {
 	assert_eq "$(($(stat_field vg1-r1_rimage_0 read_reqs) + $(stat_field vg1-r1_rimage_1 read_reqs)))" 6 "reads of both legs"
 	ctl 0 detach vg1/r1
 	if $MODPROBE dm-mirror 2>/dev/null; then
-		must $LVM lvcreate -q -y --type mirror -m 1 --mirrorlog core -L 8M -n m1 vg1
+		must $LVM lvcreate -q -y --type mirror -m 1 --mirrorlog core -L 16M -n m1 vg1
 		wait_synced vg1/m1
 		sub_in_use vg1/m1 vg1-m1 mirror "vg1-m1_mimage_0 vg1-m1_mimage_1"
 		assert_eq "$(lvs_of vg1/m1)" "m1::100.00::" "lvs of the mirror with dmp on its legs"
@@ -665,7 +665,7 @@ t_attach_layered_lvm_commands() {
 	assert_eq "$(lvs_of vg1/r1)" "r1::100.00::" "lvs after the repair"
 	must $DD if=/dev/mapper/vg1-r1 of=$T/r1b bs=64k count=32 iflag=direct
 	must $CMP $T/r1 $T/r1b
-	legs() { $LVM lvs -a --noheadings -o lv_name,devices vg1 | grep rimage | tr -s ' ' | sed 's/^ //' | tr '\n' ';'; }
+	legs() { $LVM lvs -a --noheadings -o lv_name,devices vg1 2>/dev/null | tr -s ' ' | sed 's/^ //;s/ $//' | grep '^\[r1_rimage' | tr '\n' ';'; }
 	assert_eq "$(legs)" "[r1_rimage_0] /dev/mapper/pva(1);[r1_rimage_1] /dev/mapper/pvc(1);" "legs after lvconvert --repair"
 	# dmeventd monitoring the volume (raid_fault_policy "allocate"): the
 	# leg on pvc fails under a writer, with dmp on both legs; dmeventd
@@ -674,7 +674,15 @@ t_attach_layered_lvm_commands() {
 		must $LVM vgextend -q vg1 /dev/mapper/pvd
 		sed -i 's/monitoring = 0/monitoring = 1 raid_fault_policy = "allocate"/' $T/lvm/lvm.conf
 		echo 'dmeventd { executable = "/sbin/dmeventd" }' >>$T/lvm/lvm.conf
-		must $LVM lvchange -q --monitor y vg1/r1
+		/sbin/dmeventd -f -d >$T/dmeventd.log 2>&1 &
+		dmeventd_pid=$!
+		sleep 1
+		$LVM lvchange --monitor y vg1/r1 -vvv >$T/mon.log 2>&1 || {
+			grep -i 'event\|fifo\|dlopen\|monitor' $T/mon.log | tail -20
+			cat $T/dmeventd.log
+			ls -la /run /run/dmeventd* 2>&1
+			fail "lvchange --monitor y"
+		}
 		ctl 0 attach vg1/r1
 		$FIO --output=$T/fio.log --name=v --filename=/dev/mapper/vg1-r1 --offset=4M --size=4M \
 			--rw=randwrite --bs=4k --direct=1 --ioengine=psync --verify=crc32c \
@@ -697,7 +705,8 @@ t_attach_layered_lvm_commands() {
 		must $DD if=/dev/mapper/vg1-r1 of=$T/r1b bs=64k count=32 iflag=direct
 		must $CMP $T/r1 $T/r1b
 		must $LVM lvchange -q --monitor n vg1/r1
-		pkill dmeventd
+		kill $dmeventd_pid
+		wait $dmeventd_pid
 	else
 		note "no /sbin/dmeventd in the guest: dmeventd's repair not run"
 	fi
