@@ -65,13 +65,13 @@ done
 
 # Modules the guest tests load; their dependencies are added by modprobe.
 # The dm targets of a real system that dmpctl attaches to (thin, cache, RAID1,
-# LUKS) or refuses (verity, multipath), dm-snapshot for LVM's `lvcreate -s`
+# LUKS, a legacy LVM mirror) or refuses (verity, multipath), dm-snapshot for LVM's `lvcreate -s`
 # (it checks for that target even for a thin snapshot); xts and algif_skcipher for LUKS2's
 # aes-xts-plain64 (the AES cipher itself is built in) and cryptsetup's
 # keyslots through the kernel's crypto API.
 GUEST_MODULES=(dm-mod dm-zero dm-flakey dm-delay dm-log-writes loop null_blk configfs ext4
 	scsi_debug sd_mod dm-thin-pool dm-cache dm-cache-smq dm-raid raid1 dm-crypt dm-verity
-	dm-multipath dm-round-robin dm-snapshot xts algif_skcipher ${DMP_GUEST_MODULES:-})
+	dm-multipath dm-round-robin dm-snapshot dm-mirror xts algif_skcipher ${DMP_GUEST_MODULES:-})
 
 STOCK=$DMP_CACHE/debian/stock
 CHROOT_SH=$DMP_ROOT/scripts/debian-chroot.sh
