@@ -196,14 +196,25 @@ t_attach_layered_luks2() {
 
 # lvs_of LV...: what lvs reports of these volumes' state (LVM reads it
 # from their top devices' status).
-# (stderr too: a warning of LVM's about the table it found shows.) For a
-# cache, whose dirty blocks its policy writes back in the background,
-# lvs_of_stable leaves that figure out.
+# (stderr too: a warning of LVM's about the table it found shows.) A
+# cache's Cpy%Sync (its clean blocks) and dirty blocks move as its policy
+# writes back in the background: lvs_of_stable leaves them out and checks
+# that LVM gives a figure for each.
 lvs_of() {
 	$LVM lvs --noheadings --separator : \
 		-o lv_name,data_percent,copy_percent,cache_dirty_blocks,lv_health_status "$@" 2>&1 | tr -d ' '
 }
-lvs_of_stable() { lvs_of "$@" | cut -d: -f1-3,5; }
+lvs_of_stable() {
+	local l
+	l=$(lvs_of "$@")
+	case $(echo "$l" | cut -d: -f4) in
+	'') echo "$l" | cut -d: -f1-3,5 ;;
+	*)
+		echo "$l" | cut -d: -f3,4 | grep -qxE '[0-9]+\.[0-9]{2}:[0-9]+' || echo "no cache figures: $l"
+		echo "$l" | cut -d: -f1,2,5
+		;;
+	esac
+}
 
 # wait_synced LV: its RAID or mirror copy is complete (lvs Cpy%Sync 100.00).
 wait_synced() {
