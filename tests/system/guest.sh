@@ -128,7 +128,7 @@ want_r=$(dmsetup status "$VG-raw" | tr ' ' '\n' | sed -n 's/^read_reqs=//p')
 want_w=$(dmsetup status "$VG-raw" | tr ' ' '\n' | sed -n 's/^write_reqs=//p')
 for job in dmp node; do
 	r= w= up= t0=$SECONDS
-	while [ $((SECONDS - t0)) -lt 90 ]; do
+	while [ $((SECONDS - t0)) -lt 180 ]; do
 		r=$(query $job "dmp_requests_total{device=\"$VG-raw\",op=\"read\"}")
 		w=$(query $job "dmp_requests_total{device=\"$VG-raw\",op=\"write\"}")
 		up=$(query $job up)
