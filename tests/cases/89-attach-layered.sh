@@ -681,46 +681,43 @@ t_attach_layered_lvm_commands() {
 	# dmeventd monitoring the volume (raid_fault_policy "allocate"): the
 	# leg on pvc fails under a writer, with dmp on both legs; dmeventd
 	# repairs it by itself onto pvd.
-	if [ -x /sbin/dmeventd ]; then
-		must $LVM vgextend -q vg1 /dev/mapper/pvd
-		sed -i 's/monitoring = 0/monitoring = 1 raid_fault_policy = "allocate"/' $T/lvm/lvm.conf
-		echo 'dmeventd { executable = "/sbin/dmeventd" }' >>$T/lvm/lvm.conf
-		/sbin/dmeventd -f -d >$T/dmeventd.log 2>&1 &
-		dmeventd_pid=$!
-		sleep 1
-		$LVM lvchange --monitor y vg1/r1 -vvv >$T/mon.log 2>&1 || {
-			grep -i 'event\|fifo\|dlopen\|monitor' $T/mon.log | tail -20
-			cat $T/dmeventd.log
-			ls -la /run /run/dmeventd* 2>&1
-			fail "lvchange --monitor y"
-		}
-		ctl 0 attach vg1/r1
-		$FIO --output=$T/fio.log --name=v --filename=/dev/mapper/vg1-r1 --offset=4M --size=4M \
-			--rw=randwrite --bs=4k --direct=1 --ioengine=psync --verify=crc32c \
-			--verify_backlog=32 --verify_fatal=1 --time_based --runtime=5 &
-		fio_pid=$!
-		sleep 1
-		must $DMSETUP load pvc --table "0 $(sectors /dev/mapper/pvc) error"
-		must $DMSETUP suspend pvc
-		must $DMSETUP resume pvc
-		fio_check
-		i=0
-		until [ "$(legs)" = "[r1_rimage_0] /dev/mapper/pva(1);[r1_rimage_1] /dev/mapper/pvd(1);" ]; do
-			i=$((i + 1))
-			[ $i -gt 300 ] && fail "dmeventd did not repair vg1/r1 in 30 s: $(legs) $(lvs_of vg1/r1 | tr '\n' ' ')"
-			sleep 0.1
-		done
-		must $LVM vgreduce -q --removemissing vg1
-		wait_synced vg1/r1
-		assert_eq "$(lvs_of vg1/r1)" "r1::100.00::" "lvs after dmeventd's repair"
-		must $DD if=/dev/mapper/vg1-r1 of=$T/r1b bs=64k count=32 iflag=direct
-		must $CMP $T/r1 $T/r1b
-		must $LVM lvchange -q --monitor n vg1/r1
-		kill $dmeventd_pid
-		wait $dmeventd_pid
-	else
-		note "no /sbin/dmeventd in the guest: dmeventd's repair not run"
-	fi
+	[ -x /sbin/dmeventd ] || fail "no /sbin/dmeventd in the guest (scripts/initramfs.sh)"
+	must $LVM vgextend -q vg1 /dev/mapper/pvd
+	sed -i 's/monitoring = 0/monitoring = 1 raid_fault_policy = "allocate"/' $T/lvm/lvm.conf
+	echo 'dmeventd { executable = "/sbin/dmeventd" }' >>$T/lvm/lvm.conf
+	/sbin/dmeventd -f -d >$T/dmeventd.log 2>&1 &
+	dmeventd_pid=$!
+	sleep 1
+	$LVM lvchange --monitor y vg1/r1 -vvv >$T/mon.log 2>&1 || {
+		grep -i 'event\|fifo\|dlopen\|monitor' $T/mon.log | tail -20
+		cat $T/dmeventd.log
+		ls -la /run /run/dmeventd* 2>&1
+		fail "lvchange --monitor y"
+	}
+	ctl 0 attach vg1/r1
+	$FIO --output=$T/fio.log --name=v --filename=/dev/mapper/vg1-r1 --offset=4M --size=4M \
+		--rw=randwrite --bs=4k --direct=1 --ioengine=psync --verify=crc32c \
+		--verify_backlog=32 --verify_fatal=1 --time_based --runtime=5 &
+	fio_pid=$!
+	sleep 1
+	must $DMSETUP load pvc --table "0 $(sectors /dev/mapper/pvc) error"
+	must $DMSETUP suspend pvc
+	must $DMSETUP resume pvc
+	fio_check
+	i=0
+	until [ "$(legs)" = "[r1_rimage_0] /dev/mapper/pva(1);[r1_rimage_1] /dev/mapper/pvd(1);" ]; do
+		i=$((i + 1))
+		[ $i -gt 300 ] && fail "dmeventd did not repair vg1/r1 in 30 s: $(legs) $(lvs_of vg1/r1 | tr '\n' ' ')"
+		sleep 0.1
+	done
+	must $LVM vgreduce -q --removemissing vg1
+	wait_synced vg1/r1
+	assert_eq "$(lvs_of vg1/r1)" "r1::100.00::" "lvs after dmeventd's repair"
+	must $DD if=/dev/mapper/vg1-r1 of=$T/r1b bs=64k count=32 iflag=direct
+	must $CMP $T/r1 $T/r1b
+	must $LVM lvchange -q --monitor n vg1/r1
+	kill $dmeventd_pid
+	wait $dmeventd_pid
 	must $LVM lvremove -q -y vg1/r1
 	must $LVM vgchange -q -an vg1
 	no_lower
